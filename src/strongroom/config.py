@@ -1,0 +1,355 @@
+"""The typed, frozen platform configuration: the single source for CDK, local mode, drills and PRR.
+
+Precedence for every setting: explicit argument to :func:`load_config`, then the environment
+(variable names in :mod:`strongroom.constants`), then the default below. Every invalid value is
+reported in one :class:`ConfigError` whose lines name the setting and its environment variable.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from strongroom import constants as env
+
+Consistency = Literal["strong", "eventual"]
+CONSISTENCY_MODES: tuple[Consistency, ...] = ("strong", "eventual")
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS_ALLOWED = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+# Route 53 health checks support exactly these request intervals.
+HEALTH_CHECK_INTERVALS_ALLOWED = frozenset({10, 30})
+
+_REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
+
+DEFAULT_REGIONS = ("eu-west-1", "eu-central-1")
+DEFAULT_CIDRS = {"eu-west-1": "10.1.0.0/16", "eu-central-1": "10.5.0.0/16"}
+
+
+class ConfigError(ValueError):
+    """One or more settings are invalid; each line names the setting and how to set it."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid Strongroom configuration:\n  - " + "\n  - ".join(problems))
+
+
+@dataclass(frozen=True, slots=True)
+class RegionConfig:
+    """One active Region: its network and the availability zones it uses (explicit: no lookups)."""
+
+    name: str
+    cidr: str
+    availability_zones: tuple[str, ...]
+
+    def subnet_cidrs(self) -> tuple[str, ...]:
+        """One /20 per availability zone, carved from the Region's CIDR in order."""
+        network = ipaddress.ip_network(self.cidr)
+        subnets = network.subnets(new_prefix=max(network.prefixlen + 4, 20))
+        return tuple(str(next(subnets)) for _ in self.availability_zones)
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheckConfig:
+    """Route 53 health-check values; the local Region router applies the same ones."""
+
+    path: str = "/health/deep"
+    interval_seconds: int = 10
+    failure_threshold: int = 3
+    dns_ttl_seconds: int = 60
+    client_retry_seconds: int = 30
+
+    def detection_seconds(self) -> int:
+        return self.interval_seconds * self.failure_threshold
+
+    def rto_budget_seconds(self) -> int:
+        """Worst-case time to move traffic: detect the failure, expire cached DNS, client retries."""
+        return self.detection_seconds() + self.dns_ttl_seconds + self.client_retry_seconds
+
+
+@dataclass(frozen=True, slots=True)
+class ResiliencePolicy:
+    """The Region-failure objectives (the Resilience Hub policy's Region tier)."""
+
+    rto_seconds: int = 300
+    rpo_seconds: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionConfig:
+    log_days: int = 365  # function and API logs carry audit events: at least a year
+    audit_days: int = 2557  # audit-table items expire (TTL) after seven years
+
+
+@dataclass(frozen=True, slots=True)
+class ApiLimits:
+    max_body_bytes: int = 8192
+    page_size_default: int = 20
+    page_size_max: int = 100
+    throttle_rate_per_second: int = 100
+    throttle_burst: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceNames:
+    """Physical names, derived from the prefix so every Region and the local mode agree."""
+
+    prefix: str
+
+    @property
+    def transactions_table(self) -> str:
+        return f"{self.prefix}-transactions"
+
+    @property
+    def audit_table(self) -> str:
+        return f"{self.prefix}-audit"
+
+    @property
+    def customer_index(self) -> str:
+        return "byCustomer"
+
+    def key_alias(self, data_class: str) -> str:
+        return f"alias/{self.prefix}/{data_class}"
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformConfig:
+    names: ResourceNames
+    regions: tuple[RegionConfig, ...]
+    witness_region: str
+    consistency: Consistency
+    replication_lag_seconds: float = 1.0
+    health_check: HealthCheckConfig = field(default_factory=HealthCheckConfig)
+    resilience: ResiliencePolicy = field(default_factory=ResiliencePolicy)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    api: ApiLimits = field(default_factory=ApiLimits)
+
+    @property
+    def primary_region(self) -> RegionConfig:
+        return self.regions[0]
+
+    def region(self, name: str) -> RegionConfig:
+        for region in self.regions:
+            if region.name == name:
+                return region
+        configured = ", ".join(r.name for r in self.regions)
+        raise ConfigError(
+            [f"region {name!r} is not configured (configured: {configured}); set {env.ENV_REGIONS}"]
+        )
+
+    def rpo_seconds(self) -> float:
+        """The data loss a Region failure can cause: zero under MRSC, the replication lag under MREC."""
+        return 0.0 if self.consistency == "strong" else self.replication_lag_seconds
+
+    def meets_resilience_policy(self) -> bool:
+        return (
+            self.health_check.rto_budget_seconds() <= self.resilience.rto_seconds
+            and self.rpo_seconds() <= self.resilience.rpo_seconds
+        )
+
+
+T = TypeVar("T")
+
+
+class _Resolver:
+    """Applies argument → environment → default and collects every problem before failing."""
+
+    def __init__(self, overrides: Mapping[str, Any], environ: Mapping[str, str]) -> None:
+        self.overrides = overrides
+        self.environ = environ
+        self.problems: list[str] = []
+
+    def get(self, setting: str, variable: str, parse: Callable[[str], T], default: T) -> T:
+        if setting in self.overrides and self.overrides[setting] is not None:
+            raw, source = self.overrides[setting], f"argument {setting}"
+        elif variable in self.environ:
+            raw, source = self.environ[variable], f"environment {variable}"
+        else:
+            return default
+        try:
+            return parse(raw) if isinstance(raw, str) else _validated(parse, raw)
+        except (ValueError, TypeError) as exc:
+            self.problems.append(f"{setting} ({source}): {exc}; set {variable} or pass {setting}=")
+            return default
+
+    def check(self, ok: bool, message: str) -> None:
+        if not ok:
+            self.problems.append(message)
+
+
+def _validated(parse: Callable[[str], T], value: Any) -> T:
+    """Explicit arguments may be typed already; re-run them through the parser as text."""
+    if isinstance(value, (tuple, list)):
+        value = ",".join(str(v) for v in value)
+    elif isinstance(value, Mapping):
+        value = ",".join(f"{k}={v}" for k, v in value.items())
+    return parse(str(value))
+
+
+def _int_in(low: int, high: int, allowed: frozenset[int] | None = None) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a whole number") from None
+        if allowed is not None and value not in allowed:
+            raise ValueError(f"{value} is not one of {', '.join(map(str, sorted(allowed)))}")
+        if not low <= value <= high:
+            raise ValueError(f"{value} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def _float_in(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a number") from None
+        if not low <= value <= high:
+            raise ValueError(f"{value} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def _region(raw: str) -> str:
+    value = raw.strip()
+    if not _REGION_RE.match(value):
+        raise ValueError(f"{value!r} is not an AWS Region name such as eu-west-1")
+    return value
+
+
+def _regions(raw: str) -> tuple[str, ...]:
+    names = tuple(_region(part) for part in raw.split(",") if part.strip())
+    if len(names) < 1:
+        raise ValueError("at least one Region is required")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{raw!r} names a Region twice")
+    return names
+
+
+def _cidrs(raw: str) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        region, sep, cidr = part.partition("=")
+        if not sep:
+            raise ValueError(f"{part!r} is not REGION=CIDR")
+        network = ipaddress.ip_network(cidr.strip(), strict=True)
+        if not (
+            isinstance(network, ipaddress.IPv4Network)
+            and network.is_private
+            and 16 <= network.prefixlen <= 20
+        ):
+            raise ValueError(f"{cidr.strip()!r} must be a private IPv4 network from /16 to /20")
+        result[_region(region)] = str(network)
+    return result
+
+
+def _consistency(raw: str) -> Consistency:
+    value = raw.strip().lower()
+    for mode in CONSISTENCY_MODES:
+        if value == mode:
+            return mode
+    raise ValueError(f"{raw!r} is not one of {', '.join(CONSISTENCY_MODES)}")
+
+
+def _prefix(raw: str) -> str:
+    value = raw.strip()
+    if not _PREFIX_RE.match(value):
+        raise ValueError(
+            f"{value!r} must be 2-20 lowercase letters, digits or hyphens, starting with a letter"
+        )
+    return value
+
+
+def _default_azs(region: str) -> tuple[str, ...]:
+    return tuple(f"{region}{suffix}" for suffix in "abc")
+
+
+def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> PlatformConfig:
+    """Build the platform configuration. Keyword arguments win over ``environ`` (default ``os.environ``)."""
+    r = _Resolver(overrides, os.environ if environ is None else environ)
+    prefix = r.get("name_prefix", env.ENV_NAME_PREFIX, _prefix, "strongroom")
+    region_names: tuple[str, ...] = r.get("regions", env.ENV_REGIONS, _regions, DEFAULT_REGIONS)
+    no_cidrs: dict[str, str] = {}
+    cidrs = {**DEFAULT_CIDRS, **r.get("cidrs", env.ENV_CIDRS, _cidrs, no_cidrs)}
+    witness = r.get("witness_region", env.ENV_WITNESS_REGION, _region, "eu-west-2")
+    default_consistency: Consistency = "strong"
+    consistency = r.get("consistency", env.ENV_CONSISTENCY, _consistency, default_consistency)
+    health = HealthCheckConfig(
+        interval_seconds=r.get(
+            "health_check_interval_seconds",
+            env.ENV_HEALTH_INTERVAL,
+            _int_in(10, 30, HEALTH_CHECK_INTERVALS_ALLOWED),
+            10,
+        ),
+        failure_threshold=r.get(
+            "health_check_failure_threshold", env.ENV_HEALTH_FAILURE_THRESHOLD, _int_in(1, 10), 3
+        ),
+        dns_ttl_seconds=r.get("dns_ttl_seconds", env.ENV_DNS_TTL, _int_in(0, 86400), 60),
+        client_retry_seconds=r.get("client_retry_seconds", env.ENV_CLIENT_RETRY, _int_in(0, 600), 30),
+    )
+    resilience = ResiliencePolicy(
+        rto_seconds=r.get("rto_seconds", env.ENV_RTO, _int_in(1, 7 * 86400), 300),
+        rpo_seconds=r.get("rpo_seconds", env.ENV_RPO, _int_in(0, 86400), 0),
+    )
+    retention = RetentionConfig(
+        log_days=r.get(
+            "log_retention_days",
+            env.ENV_LOG_RETENTION_DAYS,
+            _int_in(365, 3653, LOG_RETENTION_DAYS_ALLOWED),
+            365,
+        ),
+        audit_days=r.get("audit_retention_days", env.ENV_AUDIT_RETENTION_DAYS, _int_in(365, 3653), 2557),
+    )
+    limits = ApiLimits(
+        max_body_bytes=r.get("max_body_bytes", env.ENV_MAX_BODY_BYTES, _int_in(256, 1_048_576), 8192),
+        page_size_max=r.get("page_size_max", env.ENV_PAGE_SIZE_MAX, _int_in(1, 1000), 100),
+    )
+    lag = r.get("replication_lag_seconds", env.ENV_REPLICATION_LAG, _float_in(0.0, 3600.0), 1.0)
+
+    r.check(
+        witness not in region_names,
+        f"witness_region ({env.ENV_WITNESS_REGION}): {witness} is also an active Region; "
+        "choose a third Region",
+    )
+    r.check(
+        consistency != "strong" or len(region_names) == 2,
+        f"consistency ({env.ENV_CONSISTENCY}): strong (MRSC) needs exactly two active Regions "
+        f"plus a witness, got {len(region_names)}; set {env.ENV_REGIONS} or use eventual",
+    )
+    for name in region_names:
+        r.check(name in cidrs, f"cidrs ({env.ENV_CIDRS}): no CIDR for {name}; add {name}=10.x.0.0/16")
+    networks = [ipaddress.ip_network(cidrs[n]) for n in region_names if n in cidrs]
+    for i, a in enumerate(networks):
+        for b in networks[i + 1 :]:
+            r.check(
+                not a.overlaps(b),
+                f"cidrs ({env.ENV_CIDRS}): {a} overlaps {b}; Region networks must be disjoint",
+            )
+    if r.problems:
+        raise ConfigError(r.problems)
+
+    regions = tuple(RegionConfig(n, cidrs[n], _default_azs(n)) for n in region_names)
+    return PlatformConfig(
+        names=ResourceNames(prefix),
+        regions=regions,
+        witness_region=witness,
+        consistency=consistency,
+        replication_lag_seconds=lag,
+        health_check=health,
+        resilience=resilience,
+        retention=retention,
+        api=limits,
+    )

@@ -1,0 +1,42 @@
+"""Every environment variable Strongroom reads, in one place.
+
+The runtime (Lambda handlers) and the tooling (config, local mode, CDK) both import names from
+here, so a setting is spelled once. This module is part of the Lambda bundle: stdlib only.
+"""
+
+from __future__ import annotations
+
+# --- platform configuration (strongroom.config) ----------------------------------------------
+ENV_NAME_PREFIX = "STRONGROOM_NAME_PREFIX"
+ENV_REGIONS = "STRONGROOM_REGIONS"
+ENV_CIDRS = "STRONGROOM_CIDRS"
+ENV_WITNESS_REGION = "STRONGROOM_WITNESS_REGION"
+ENV_CONSISTENCY = "STRONGROOM_CONSISTENCY"
+ENV_HEALTH_INTERVAL = "STRONGROOM_HEALTH_CHECK_INTERVAL_SECONDS"
+ENV_HEALTH_FAILURE_THRESHOLD = "STRONGROOM_HEALTH_CHECK_FAILURE_THRESHOLD"
+ENV_DNS_TTL = "STRONGROOM_DNS_TTL_SECONDS"
+ENV_CLIENT_RETRY = "STRONGROOM_CLIENT_RETRY_SECONDS"
+ENV_RTO = "STRONGROOM_RTO_SECONDS"
+ENV_RPO = "STRONGROOM_RPO_SECONDS"
+ENV_REPLICATION_LAG = "STRONGROOM_REPLICATION_LAG_SECONDS"
+ENV_LOG_RETENTION_DAYS = "STRONGROOM_LOG_RETENTION_DAYS"
+ENV_AUDIT_RETENTION_DAYS = "STRONGROOM_AUDIT_RETENTION_DAYS"
+ENV_MAX_BODY_BYTES = "STRONGROOM_MAX_BODY_BYTES"
+ENV_PAGE_SIZE_MAX = "STRONGROOM_PAGE_SIZE_MAX"
+
+# --- what a deployed function is told about its own Region (strongroom.runtime.settings) -----
+ENV_AWS_REGION = "AWS_REGION"  # set by Lambda
+ENV_AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"  # honoured by boto3 itself; local mode points it at the emulator
+ENV_TRANSACTIONS_TABLE = "STRONGROOM_TRANSACTIONS_TABLE"
+ENV_DATA_KEY_ID = "STRONGROOM_DATA_KEY_ID"
+ENV_HEALTH_CANARY_CIPHERTEXT = "STRONGROOM_HEALTH_CANARY_CIPHERTEXT"
+ENV_CURSOR_SECRET = "STRONGROOM_CURSOR_SECRET"  # noqa: S105 - the variable's name, not a secret
+ENV_TRACING = "POWERTOOLS_TRACE_DISABLED"  # Powertools' own switch; "true" disables tracing
+ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+ENV_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+
+# --- local mode (strongroom.local) ------------------------------------------------------------
+ENV_LOCAL_ACCESS_KEY_ID = "STRONGROOM_ACCESS_KEY_ID"
+ENV_LOCAL_SECRET_ACCESS_KEY = "STRONGROOM_SECRET_ACCESS_KEY"  # noqa: S105 - a variable name
+ENV_LOCAL_STATE_DIR = "STRONGROOM_STATE_DIR"

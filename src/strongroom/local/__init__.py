@@ -1,0 +1,1 @@
+"""Local mode: the whole platform on one machine, with moto's server as the embedded AWS."""

@@ -1,0 +1,408 @@
+"""The transactions API (API Gateway REST proxy → Lambda): thin handlers over the domain and the table.
+
+A handler parses, calls the domain and the store, and returns JSON; every error becomes RFC 9457
+problem+json in :func:`_to_problem`, the one place errors meet HTTP. What a cold start pays for is
+kept small: no Powertools validation middleware (requests are validated by our pydantic model
+directly), the OpenAPI document is built only when asked for, the X-Ray SDK is imported only when
+tracing is on, and AWS clients are created on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.logging import correlation_paths
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
+
+from strongroom.runtime import problems as p
+from strongroom.runtime.adapters.dynamodb import StoreUnavailable, TransactionStore
+from strongroom.runtime.cursor import CursorCodec
+from strongroom.runtime.domain import (
+    IdempotencyKeyReused,
+    InvalidCursor,
+    InvalidInput,
+    TransactionNotFound,
+    new_transaction,
+    parse_transaction_request,
+    transaction_id_for,
+    validate_idempotency_key,
+)
+from strongroom.runtime.domain.transaction import CUSTOMER_ID_PATTERN, is_transaction_id
+from strongroom.runtime.health import DeepHealthCheck
+from strongroom.runtime.models import CreateTransaction, MalformedBody, problems_from, transaction_json
+from strongroom.runtime.observability import count, customer_ref, logger, make_tracer, metrics
+from strongroom.runtime.settings import RuntimeSettings, SettingsError
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+JSON = "application/json"
+HEALTH_JSON = "application/health+json"
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+}
+_CUSTOMER_ID_RE = re.compile(CUSTOMER_ID_PATTERN)
+_RETRYABLE_AWS_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ReplicatedWriteConflictException",
+    }
+)
+
+app = APIGatewayRestResolver()
+
+
+# --- dependencies: built from the environment on first use; tests and local tools inject their own ---
+
+
+@dataclass
+class Dependencies:
+    settings: RuntimeSettings
+    store: TransactionStore
+    health: DeepHealthCheck
+    cursors: CursorCodec | None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+_dependencies: Dependencies | None = None
+
+
+def configure(dependencies: Dependencies | None) -> None:
+    """Use these dependencies (or, with None, rebuild them from the environment on next use)."""
+    global _dependencies  # noqa: PLW0603 - one set of dependencies per execution environment
+    _dependencies = dependencies
+
+
+def dependencies() -> Dependencies:
+    global _dependencies  # noqa: PLW0603
+    if _dependencies is None:
+        _dependencies = dependencies_from_environment()
+    return _dependencies
+
+
+def dependencies_from_environment() -> Dependencies:
+    import boto3  # noqa: PLC0415 - first use, not import, pays for the SDK
+    from botocore.config import Config  # noqa: PLC0415
+
+    settings = RuntimeSettings.from_environ()
+    # Short timeouts: inside a VPC, a missing endpoint shows up as a timeout, and fail-fast lets
+    # Route 53 see an unhealthy Region instead of a hung one.
+    config = Config(
+        region_name=settings.region,
+        connect_timeout=1,
+        read_timeout=2,
+        retries={"mode": "standard", "max_attempts": 3},
+    )
+    session = boto3.session.Session()
+    store = TransactionStore(session.client("dynamodb", config=config), settings.transactions_table)
+    health = DeepHealthCheck(
+        region=settings.region,
+        store=store,
+        kms_client=cache(lambda: session.client("kms", config=config)),
+        key_id=settings.data_key_id,
+        canary_ciphertext=settings.health_canary_ciphertext,
+    )
+    cursors = CursorCodec(settings.cursor_secret) if settings.cursor_secret else None
+    return Dependencies(settings=settings, store=store, health=health, cursors=cursors)
+
+
+# --- the operations, registered with the resolver and described for the OpenAPI document ---
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    status: int
+    response: str
+    request: str | None = None
+    authorized: bool = True
+    headers: tuple[str, ...] = ()
+    query: tuple[str, ...] = ()
+
+    def matches(self, path: str) -> bool:
+        return re.fullmatch(re.sub(r"<\w+>", "[^/]+", self.path), path) is not None
+
+
+OPERATIONS: list[Operation] = []
+
+
+def operation(
+    method: str, path: str, **details: Any
+) -> Callable[[Callable[..., Response[str]]], Callable[..., Response[str]]]:
+    def register(function: Callable[..., Response[str]]) -> Callable[..., Response[str]]:
+        OPERATIONS.append(Operation(method, path, **details))
+        return app.route(path, method)(function)
+
+    return register
+
+
+def _json(
+    status: int, body: Any, headers: dict[str, str] | None = None, content_type: str = JSON
+) -> Response[str]:
+    return Response(
+        status, content_type, json.dumps(body, ensure_ascii=False, separators=(",", ":")), headers
+    )
+
+
+def _caller(event: APIGatewayProxyEvent) -> str:
+    identity = event.request_context.identity
+    return identity.user_arn or identity.caller or identity.access_key or "anonymous"
+
+
+def _body(event: APIGatewayProxyEvent, limit: int) -> str:
+    body = event.decoded_body or ""
+    size = len(body.encode())
+    if size > limit:
+        raise p.Problem(p.PAYLOAD_TOO_LARGE, f"body is {size} bytes; the limit is {limit}", limit=limit)
+    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != JSON:
+        raise p.Problem(
+            p.UNSUPPORTED_MEDIA_TYPE, f"Content-Type must be {JSON}, got {content_type or 'none'!r}"
+        )
+    return body
+
+
+def _idempotency_key(event: APIGatewayProxyEvent) -> str:
+    raw = event.headers.get("idempotency-key")
+    try:
+        return validate_idempotency_key(raw)
+    except InvalidInput as exc:
+        kind = p.IDEMPOTENCY_KEY_REQUIRED if raw is None else p.INVALID_IDEMPOTENCY_KEY
+        raise p.Problem(kind, exc.problems[0].message) from None
+
+
+@operation(
+    "POST",
+    "/transactions",
+    operation_id="createTransaction",
+    summary="Create a transaction, exactly once per Idempotency-Key",
+    status=201,
+    request="CreateTransaction",
+    response="Transaction",
+    headers=("Idempotency-Key",),
+)
+def create_transaction() -> Response[str]:
+    deps = dependencies()
+    event = app.current_event
+    body = _body(event, deps.settings.max_body_bytes)
+    key = _idempotency_key(event)
+    try:
+        fields = CreateTransaction.model_validate_json(body)
+    except ValidationError as exc:
+        raise InvalidInput(problems_from(exc)) from None
+    request = parse_transaction_request(
+        amount=fields.amount,
+        currency=fields.currency,
+        customer_id=fields.customer_id,
+        type=fields.type,
+        reference=fields.reference,
+    )
+    txn = new_transaction(request, transaction_id=transaction_id_for(_caller(event), key), now=deps.clock())
+    result = deps.store.create(txn)
+    count("TransactionReplayed" if result.replayed else "TransactionCreated")
+    logger.info(
+        "transaction replayed" if result.replayed else "transaction created",
+        extra={
+            "transactionId": txn.id,
+            "customer": customer_ref(txn.customer_id),
+            "currency": txn.money.currency,
+        },
+    )
+    headers = {"Location": f"/transactions/{txn.id}"}
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return _json(201, transaction_json(result.transaction), headers)
+
+
+@operation(
+    "GET",
+    "/transactions/<transaction_id>",
+    operation_id="getTransaction",
+    summary="Read one transaction",
+    status=200,
+    response="Transaction",
+)
+def get_transaction(transaction_id: str) -> Response[str]:
+    txn = dependencies().store.get(transaction_id) if is_transaction_id(transaction_id) else None
+    if txn is None:
+        raise TransactionNotFound(transaction_id)
+    return _json(200, transaction_json(txn))
+
+
+def _limit(raw: str | None, settings: RuntimeSettings) -> int:
+    if raw is None:
+        return min(settings.page_size_default, settings.page_size_max)
+    if not raw.isdigit() or not 1 <= int(raw) <= settings.page_size_max:
+        raise p.Problem(
+            p.INVALID_PARAMETER, f"limit must be a whole number from 1 to {settings.page_size_max}"
+        )
+    return int(raw)
+
+
+@operation(
+    "GET",
+    "/customers/<customer_id>/transactions",
+    operation_id="listCustomerTransactions",
+    summary="List a customer's transactions, newest first",
+    status=200,
+    response="TransactionPage",
+    query=("limit", "cursor"),
+)
+def list_customer_transactions(customer_id: str) -> Response[str]:
+    deps = dependencies()
+    if not _CUSTOMER_ID_RE.match(customer_id):
+        raise p.Problem(p.INVALID_PARAMETER, "customerId must be 1-64 letters, digits, '_', '.', ':' or '-'")
+    query = app.current_event.query_string_parameters or {}
+    limit = _limit(query.get("limit"), deps.settings)
+    if deps.cursors is None:
+        raise SettingsError("cursor secret is not configured")
+    scope = f"customer:{customer_id}"
+    cursor = query.get("cursor")
+    after = deps.cursors.decode(scope, cursor) if cursor else None
+    page = deps.store.list_for_customer(customer_id, limit, after)
+    next_cursor = deps.cursors.encode(scope, page.next_position) if page.next_position else None
+    return _json(200, {"items": [transaction_json(t) for t in page.transactions], "nextCursor": next_cursor})
+
+
+@operation(
+    "GET",
+    "/health",
+    operation_id="health",
+    summary="Shallow health",
+    status=200,
+    response="Health",
+    authorized=False,
+)
+def health() -> Response[str]:
+    return _json(200, {"status": "pass", "region": dependencies().settings.region}, content_type=HEALTH_JSON)
+
+
+@operation(
+    "GET",
+    "/health/deep",
+    operation_id="deepHealth",
+    summary="Deep health: DynamoDB canary write/read and KMS decrypt; 503 when any fails",
+    status=200,
+    response="Health",
+    authorized=False,
+)
+def deep_health() -> Response[str]:
+    checker = dependencies().health
+    results = checker.run()
+    ok = all(r.ok for r in results)
+    if not ok:
+        count("DeepHealthFailed")
+        logger.warning(
+            "deep health failed", extra={"checks": {r.name: r.reason for r in results if not r.ok}}
+        )
+    body = {
+        "status": "pass" if ok else "fail",
+        "region": checker.region,
+        "checks": {r.name: r.to_json() for r in results},
+    }
+    return _json(200 if ok else 503, body, content_type=HEALTH_JSON)
+
+
+@operation(
+    "GET",
+    "/openapi.json",
+    operation_id="openapi",
+    summary="This API's OpenAPI 3 document",
+    status=200,
+    response="OpenAPI",
+)
+def openapi() -> Response[str]:
+    from strongroom.runtime.openapi import document  # noqa: PLC0415 - built only when asked for
+
+    return _json(200, document())
+
+
+# --- errors: the one place a failure becomes HTTP ---
+
+
+def _to_problem(exc: Exception) -> p.Problem:  # noqa: PLR0911 - a flat table reads best
+    if isinstance(exc, p.Problem):
+        return exc
+    if isinstance(exc, InvalidInput):
+        errors = [{"field": x.field, "message": x.message} for x in exc.problems]
+        return p.Problem(p.VALIDATION_ERROR, f"{len(errors)} field(s) are invalid", errors=errors)
+    if isinstance(exc, MalformedBody):
+        return p.Problem(p.MALFORMED_REQUEST, str(exc))
+    if isinstance(exc, IdempotencyKeyReused):
+        return p.Problem(
+            p.IDEMPOTENCY_KEY_REUSED, "this Idempotency-Key created a different transaction; use a new key"
+        )
+    if isinstance(exc, TransactionNotFound):
+        return p.Problem(p.NOT_FOUND, "no such transaction")
+    if isinstance(exc, InvalidCursor):
+        return p.Problem(p.INVALID_CURSOR, str(exc))
+    if isinstance(exc, NotFoundError):
+        path = app.current_event.path
+        if any(op.matches(path) for op in OPERATIONS):
+            return p.Problem(p.METHOD_NOT_ALLOWED, f"{app.current_event.http_method} is not allowed here")
+        return p.Problem(p.NOT_FOUND, "no such resource")
+    if isinstance(exc, StoreUnavailable | BotoCoreError) or (
+        isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in _RETRYABLE_AWS_CODES
+    ):
+        return p.Problem(
+            p.SERVICE_UNAVAILABLE, "the transaction store is unavailable; retry with the same key"
+        )
+    return p.Problem(
+        p.INTERNAL_ERROR, "unexpected error; it has been logged with this request's correlation id"
+    )
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def _handle_error(exc: Exception) -> Response[str]:
+    problem = _to_problem(exc)
+    if problem.type.status >= 500:
+        logger.exception("request failed", extra={"problem": problem.type.slug})
+    else:
+        logger.info("request rejected", extra={"problem": problem.type.slug, "status": problem.type.status})
+        if app.current_event.http_method == "POST":
+            count("TransactionRejected")
+    headers = {"Retry-After": "1"} if problem.type.status == 503 else None
+    return Response(
+        problem.type.status, p.PROBLEM_CONTENT_TYPE, problem.to_json(app.current_event.path), headers
+    )
+
+
+# --- the Lambda entry point ---
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@metrics.log_metrics
+def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    response = app.resolve(event, context)
+    headers = response.setdefault("multiValueHeaders", {})
+    for name, value in SECURITY_HEADERS.items():
+        headers[name] = [value]
+    correlation_id = logger.get_correlation_id()
+    if correlation_id:
+        headers["X-Correlation-Id"] = [correlation_id]
+    return response
+
+
+_tracer = make_tracer()
+handler: Callable[[dict[str, Any], LambdaContext], dict[str, Any]] = (
+    _tracer.capture_lambda_handler(_handle) if _tracer else _handle
+)

@@ -1,0 +1,52 @@
+"""What a running function knows about its Region, read once from its environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from strongroom import constants as env
+
+
+class SettingsError(RuntimeError):
+    """The function was deployed without a setting it needs; names the variable to set."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeSettings:
+    region: str
+    transactions_table: str
+    data_key_id: str | None
+    cursor_secret: bytes | None
+    health_canary_ciphertext: str | None
+    max_body_bytes: int = 8192
+    page_size_default: int = 20
+    page_size_max: int = 100
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
+        e = os.environ if environ is None else environ
+        missing = [name for name in (env.ENV_AWS_REGION, env.ENV_TRANSACTIONS_TABLE) if not e.get(name)]
+        if missing:
+            raise SettingsError(f"missing environment variable(s): {', '.join(missing)}")
+        secret = e.get(env.ENV_CURSOR_SECRET)
+        return cls(
+            region=e[env.ENV_AWS_REGION],
+            transactions_table=e[env.ENV_TRANSACTIONS_TABLE],
+            data_key_id=e.get(env.ENV_DATA_KEY_ID) or None,
+            cursor_secret=secret.encode() if secret else None,
+            health_canary_ciphertext=e.get(env.ENV_HEALTH_CANARY_CIPHERTEXT) or None,
+            max_body_bytes=_int(e, env.ENV_MAX_BODY_BYTES, 8192),
+            page_size_max=_int(e, env.ENV_PAGE_SIZE_MAX, 100),
+        )
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
