@@ -54,7 +54,7 @@ def _serialised(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[b
 
 def serve(port: int, host: str = LOOPBACK) -> None:
     """Run moto's server in this process until it is terminated."""
-    from moto.server import DomainDispatcherApplication, create_backend_app  # noqa: PLC0415
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: PLC0415
     from werkzeug.serving import run_simple  # noqa: PLC0415
 
     app = DomainDispatcherApplication(create_backend_app)
@@ -93,6 +93,7 @@ def start(port: int | None = None, *, timeout: float = 30.0) -> Emulator:
         [sys.executable, "-m", "strongroom.local.emulator", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # a terminal's Ctrl-C goes to `up`, which stops the emulator last
         env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "false"},
     )
     endpoint = f"http://{LOOPBACK}:{port}"

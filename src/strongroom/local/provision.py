@@ -89,7 +89,9 @@ def provision_region(
     """Idempotently create ``region``'s keys (one per data class) and tables."""
     names = config.names
     key_ids = {
-        data_class: _ensure_key(kms_client, names.key_alias(data_class), f"Strongroom {data_class} key ({region})")
+        data_class: _ensure_key(
+            kms_client, names.key_alias(data_class), f"Strongroom {data_class} key ({region})"
+        )
         for data_class in DATA_CLASSES
     }
     _ensure_table(dynamodb, names.transactions_table, TRANSACTIONS, key_ids["data"])

@@ -1,0 +1,7 @@
+"""`python -m strongroom` is the `strongroom` command."""
+
+import sys
+
+from strongroom.cli import main
+
+sys.exit(main())

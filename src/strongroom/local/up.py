@@ -1,0 +1,251 @@
+"""`strongroom up`: the platform on this machine — emulator, provisioned Regions, gateways, functions."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shlex
+import signal
+import string
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import boto3
+
+from strongroom import constants as env
+from strongroom.config import PlatformConfig
+from strongroom.local import emulator
+from strongroom.local.client import STATE_FILE, state_dir
+from strongroom.local.functions import FunctionPool
+from strongroom.local.gateway import Gateway
+from strongroom.local.provision import ProvisionedRegion, new_cursor_secret, provision_region
+from strongroom.local.sigv4 import Credentials
+
+DEFAULT_PORT = 8080
+# What the functions authenticate to the emulator with: their "execution role", not the API caller's.
+_FUNCTION_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local-function", "AWS_SECRET_ACCESS_KEY": "local-function"}
+_PROVISIONER = "local-provisioner"
+
+
+class UpError(RuntimeError):
+    """An expected failure to start, with what to do about it."""
+
+
+@dataclass(frozen=True)
+class RegionRuntime:
+    provisioned: ProvisionedRegion
+    url: str
+
+
+def local_credentials(environ: dict[str, str] | os._Environ[str] = os.environ) -> Credentials:
+    """The credentials callers sign with: from the environment, else freshly generated."""
+    access = environ.get(env.ENV_LOCAL_ACCESS_KEY_ID)
+    secret = environ.get(env.ENV_LOCAL_SECRET_ACCESS_KEY)
+    if bool(access) != bool(secret):
+        raise UpError(
+            f"set both {env.ENV_LOCAL_ACCESS_KEY_ID} and {env.ENV_LOCAL_SECRET_ACCESS_KEY}, or neither "
+            "(then credentials are generated)"
+        )
+    if access and secret:
+        return Credentials(access, secret)
+    alphabet = string.ascii_uppercase + string.digits
+    return Credentials(
+        "AKIALOCAL" + "".join(secrets.choice(alphabet) for _ in range(11)), secrets.token_urlsafe(30)[:40]
+    )
+
+
+def function_environment(
+    config: PlatformConfig, region: ProvisionedRegion, endpoint: str, cursor_secret: str
+) -> dict[str, str]:
+    return {
+        env.ENV_AWS_REGION: region.region,
+        "AWS_DEFAULT_REGION": region.region,
+        env.ENV_AWS_ENDPOINT_URL: endpoint,
+        **_FUNCTION_CREDENTIALS,
+        env.ENV_TRANSACTIONS_TABLE: region.transactions_table,
+        env.ENV_DATA_KEY_ID: region.data_key_id,
+        env.ENV_HEALTH_CANARY_CIPHERTEXT: region.health_canary_ciphertext,
+        env.ENV_CURSOR_SECRET: cursor_secret,
+        env.ENV_MAX_BODY_BYTES: str(config.api.max_body_bytes),
+        env.ENV_PAGE_SIZE_MAX: str(config.api.page_size_max),
+        env.ENV_TRACING: "true",
+        env.ENV_SERVICE_NAME: "strongroom-api",
+    }
+
+
+def curl_example(url: str, region: str, credentials: Credentials) -> str:
+    body = '{"amount":"12.34","currency":"EUR","customerId":"cust-0042","type":"debit","reference":"rent"}'
+    return " \\\n  ".join(
+        [
+            f"curl -sS --aws-sigv4 'aws:amz:{region}:execute-api'",
+            f"--user {shlex.quote(credentials.access_key_id + ':' + credentials.secret_access_key)}",
+            "-H 'Content-Type: application/json'",
+            '-H "Idempotency-Key: demo-$(date +%s%N)"',
+            f"-d {shlex.quote(body)}",
+            f"{url}/transactions",
+        ]
+    )
+
+
+def _check_ports(ports: list[int]) -> None:
+    for port in ports:
+        if not emulator.port_is_free(port):
+            raise UpError(
+                f"port {port} on {emulator.LOOPBACK} is already in use; stop what is using it or pass --port "
+                f"with a free port (Regions use {len(ports)} consecutive ports)"
+            )
+
+
+@contextmanager
+def _state_file(directory: Path, document: dict[str, Any]) -> Iterator[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / STATE_FILE
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(document, indent=2))
+    os.chmod(temporary, 0o600)  # it holds the local secret key
+    temporary.replace(path)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+@contextmanager
+def running_platform(
+    config: PlatformConfig,
+    *,
+    regions: list[str],
+    port: int,
+    credentials: Credentials,
+    directory: Path,
+    concurrency: int = 4,
+    say: Callable[[str], None] = print,
+) -> Iterator[dict[str, Any]]:
+    """Start everything; yield the state document (as written to local.json); stop everything on exit."""
+    ports = [port + i for i in range(len(regions))]
+    _check_ports(ports)
+    with ExitStack() as stack:
+        say("starting the embedded AWS emulator (moto) …")
+        emu = stack.enter_context(emulator.start())
+        cursor_secret = new_cursor_secret()
+        state: dict[str, Any] = {
+            "pid": os.getpid(),
+            "emulator": emu.endpoint,
+            "credentials": {
+                "accessKeyId": credentials.access_key_id,
+                "secretAccessKey": credentials.secret_access_key,
+            },
+            "consistency": config.consistency,
+            "regions": {},
+        }
+        for name, region_port in zip(regions, ports, strict=True):
+            provisioned = provision_region(
+                config,
+                name,
+                dynamodb=boto3.client(
+                    "dynamodb",
+                    name,
+                    endpoint_url=emu.endpoint,
+                    aws_access_key_id=_PROVISIONER,
+                    aws_secret_access_key=_PROVISIONER,
+                ),
+                kms_client=boto3.client(
+                    "kms",
+                    name,
+                    endpoint_url=emu.endpoint,
+                    aws_access_key_id=_PROVISIONER,
+                    aws_secret_access_key=_PROVISIONER,
+                ),
+            )
+            pool = FunctionPool(
+                "strongroom-api",
+                function_environment(config, provisioned, emu.endpoint, cursor_secret),
+                concurrency,
+            )
+            stack.callback(pool.close)
+            pool.warm()
+            try:
+                gateway = Gateway(
+                    (emulator.LOOPBACK, region_port), region=name, function=pool, credentials=credentials
+                )
+            except OSError as exc:
+                raise UpError(f"cannot listen on {emulator.LOOPBACK}:{region_port}: {exc.strerror}") from None
+            stack.callback(gateway.server_close)
+            stack.callback(gateway.shutdown)
+            gateway.serve_in_background()
+            state["regions"][name] = {
+                "url": gateway.url,
+                "transactionsTable": provisioned.transactions_table,
+                "auditTable": provisioned.audit_table,
+                "keys": provisioned.key_ids,
+            }
+            say(f"  {name}: API on {gateway.url} (tables and keys provisioned)")
+        stack.enter_context(_state_file(directory, state))
+        yield state
+
+
+def _banner(state: dict[str, Any], credentials: Credentials, state_path: Path) -> str:
+    first_region, first = next(iter(state["regions"].items()))
+    lines = [
+        "",
+        "Strongroom is running locally (no AWS account needed).",
+        f"  emulator (moto):   {state['emulator']}",
+        *(f"  API {name:<14} {region['url']}" for name, region in state["regions"].items()),
+        f"  access key id:     {credentials.access_key_id}",
+        f"  secret access key: {credentials.secret_access_key}",
+        f"  state file:        {state_path}",
+        "",
+        "Create a transaction (SigV4-signed, as IAM authorization requires):",
+        "",
+        curl_example(first["url"], first_region, credentials),
+        "",
+        f"Health needs no signature: curl {first['url']}/health/deep",
+        "Stop with Ctrl-C.",
+    ]
+    return "\n".join(lines)
+
+
+def up(
+    config: PlatformConfig,
+    *,
+    regions: list[str] | None = None,
+    port: int = DEFAULT_PORT,
+    directory: str | None = None,
+    concurrency: int = 4,
+) -> int:
+    """Run until SIGINT or SIGTERM; return the exit code."""
+    names = regions or [r.name for r in config.regions]
+    for name in names:
+        config.region(name)  # raises a ConfigError naming the configured Regions
+    credentials = local_credentials()
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        path = state_dir(directory)
+        with running_platform(
+            config,
+            regions=names,
+            port=port,
+            credentials=credentials,
+            directory=path,
+            concurrency=concurrency,
+        ) as state:
+            print(_banner(state, credentials, path / STATE_FILE), flush=True)
+            while not stop.wait(0.5):
+                pass
+            print("\nstopping …", flush=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("stopped.", flush=True)
+    return 0
