@@ -70,7 +70,7 @@ def start_platform(tmp: Path, *args: str) -> Platform:
         "STRONGROOM_SECRET_ACCESS_KEY": CREDENTIALS.secret_access_key,
     }
     with log.open("w") as sink:
-        process = subprocess.Popen(  # noqa: S603 - our own CLI
+        process = subprocess.Popen(
             [sys.executable, "-m", "strongroom", "up", *args],
             stdout=sink,
             stderr=subprocess.STDOUT,

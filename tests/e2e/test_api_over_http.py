@@ -176,7 +176,7 @@ def test_the_readme_curl_example_creates_a_transaction(platform: Platform) -> No
         "STRONGROOM_ACCESS_KEY_ID": CREDENTIALS.access_key_id,
         "STRONGROOM_SECRET_ACCESS_KEY": CREDENTIALS.secret_access_key,
     }
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         ["/bin/bash", "-c", command], capture_output=True, text=True, env=environment, timeout=30, check=False
     )
     assert result.returncode == 0, result.stderr

@@ -19,7 +19,7 @@ def test_a_busy_port_fails_with_a_clear_message(tmp_path: Path) -> None:
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", port))
         blocker.listen()
-        result = subprocess.run(  # noqa: S603
+        result = subprocess.run(
             [sys.executable, "-m", "strongroom", "up", "--port", str(port), "--state-dir", str(tmp_path)],
             capture_output=True,
             text=True,
@@ -34,7 +34,7 @@ def test_a_busy_port_fails_with_a_clear_message(tmp_path: Path) -> None:
 
 
 def test_an_unknown_region_names_the_configured_ones(tmp_path: Path) -> None:
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "-m", "strongroom", "up", "--region", "us-east-1", "--state-dir", str(tmp_path)],
         capture_output=True,
         text=True,
