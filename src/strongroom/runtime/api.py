@@ -169,7 +169,10 @@ def _caller(event: APIGatewayProxyEvent) -> str:
 
 
 def _body(event: APIGatewayProxyEvent, limit: int) -> str:
-    body = event.decoded_body or ""
+    try:
+        body = event.decoded_body or ""
+    except UnicodeDecodeError:
+        raise MalformedBody("body is not UTF-8 text") from None
     size = len(body.encode())
     if size > limit:
         raise p.Problem(p.PAYLOAD_TOO_LARGE, f"body is {size} bytes; the limit is {limit}", limit=limit)
@@ -223,7 +226,7 @@ def create_transaction() -> Response[str]:
         "transaction replayed" if result.replayed else "transaction created",
         extra={
             "transactionId": txn.id,
-            "customer": customer_ref(txn.customer_id),
+            "customer": customer_ref(txn.customer_id, deps.settings.pseudonym_key),
             "currency": txn.money.currency,
         },
     )
@@ -251,7 +254,7 @@ def get_transaction(transaction_id: str) -> Response[str]:
 def _limit(raw: str | None, settings: RuntimeSettings) -> int:
     if raw is None:
         return min(settings.page_size_default, settings.page_size_max)
-    if not raw.isdigit() or not 1 <= int(raw) <= settings.page_size_max:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= settings.page_size_max:
         raise p.Problem(
             p.INVALID_PARAMETER, f"limit must be a whole number from 1 to {settings.page_size_max}"
         )
@@ -269,7 +272,7 @@ def _limit(raw: str | None, settings: RuntimeSettings) -> int:
 )
 def list_customer_transactions(customer_id: str) -> Response[str]:
     deps = dependencies()
-    if not _CUSTOMER_ID_RE.match(customer_id):
+    if not _CUSTOMER_ID_RE.fullmatch(customer_id):
         raise p.Problem(p.INVALID_PARAMETER, "customerId must be 1-64 letters, digits, '_', '.', ':' or '-'")
     query = app.current_event.query_string_parameters or {}
     limit = _limit(query.get("limit"), deps.settings)
@@ -339,6 +342,22 @@ def openapi() -> Response[str]:
 # --- errors: the one place a failure becomes HTTP ---
 
 
+def _unrouted(event: APIGatewayProxyEvent) -> p.Problem:
+    """404, or 405 with Allow when the path is a resource that other methods serve.
+
+    A path the resolver did not route although an operation of the same method matches its
+    template (a parameter with characters the route does not accept) does not exist: 404.
+    """
+    allowed = sorted({op.method for op in OPERATIONS if op.matches(event.path)})
+    if not allowed or event.http_method in allowed:
+        return p.Problem(p.NOT_FOUND, "no such resource")
+    return p.Problem(
+        p.METHOD_NOT_ALLOWED,
+        f"{event.http_method} is not allowed here; use {', '.join(allowed)}",
+        headers={"Allow": ", ".join(allowed)},
+    )
+
+
 def _to_problem(exc: Exception) -> p.Problem:  # noqa: PLR0911 - a flat table reads best
     if isinstance(exc, p.Problem):
         return exc
@@ -356,15 +375,14 @@ def _to_problem(exc: Exception) -> p.Problem:  # noqa: PLR0911 - a flat table re
     if isinstance(exc, InvalidCursor):
         return p.Problem(p.INVALID_CURSOR, str(exc))
     if isinstance(exc, NotFoundError):
-        path = app.current_event.path
-        if any(op.matches(path) for op in OPERATIONS):
-            return p.Problem(p.METHOD_NOT_ALLOWED, f"{app.current_event.http_method} is not allowed here")
-        return p.Problem(p.NOT_FOUND, "no such resource")
+        return _unrouted(app.current_event)
     if isinstance(exc, StoreUnavailable | BotoCoreError) or (
         isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in _RETRYABLE_AWS_CODES
     ):
         return p.Problem(
-            p.SERVICE_UNAVAILABLE, "the transaction store is unavailable; retry with the same key"
+            p.SERVICE_UNAVAILABLE,
+            "the transaction store is unavailable; retry with the same key",
+            headers={"Retry-After": "1"},
         )
     return p.Problem(
         p.INTERNAL_ERROR, "unexpected error; it has been logged with this request's correlation id"
@@ -380,9 +398,8 @@ def _handle_error(exc: Exception) -> Response[str]:
         logger.info("request rejected", extra={"problem": problem.type.slug, "status": problem.type.status})
         if app.current_event.http_method == "POST":
             count("TransactionRejected")
-    headers = {"Retry-After": "1"} if problem.type.status == 503 else None
     return Response(
-        problem.type.status, p.PROBLEM_CONTENT_TYPE, problem.to_json(app.current_event.path), headers
+        problem.type.status, p.PROBLEM_CONTENT_TYPE, problem.to_json(app.current_event.path), problem.headers
     )
 
 

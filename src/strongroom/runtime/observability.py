@@ -6,6 +6,7 @@ Tracing costs nothing at import when disabled: the X-Ray SDK is imported only wh
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import warnings
 from typing import TYPE_CHECKING
@@ -31,9 +32,10 @@ def count(name: str) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
-def customer_ref(customer_id: str) -> str:
-    """A stable pseudonym for a customer id: lets logs be correlated without carrying the id."""
-    return "c_" + hashlib.sha256(customer_id.encode()).hexdigest()[:12]
+def customer_ref(customer_id: str, key: bytes) -> str:
+    """A stable, keyed pseudonym for a customer id: logs can be correlated without carrying the id,
+    and without the key a guessable id (cust-0042) cannot be recovered by hashing candidates."""
+    return "c_" + hmac.new(key, customer_id.encode(), hashlib.sha256).hexdigest()[:12]
 
 
 def tracing_enabled(environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:

@@ -80,17 +80,24 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
         "description": "Client-chosen key; a retry with the same key and body returns the original",
         "schema": {"type": "string", "minLength": 1, "maxLength": 255},
     },
-    "limit": {"in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
+    "limit": {
+        "in": "query",
+        "required": False,
+        "description": "Page size (default 20); the maximum is the deployment's page_size_max (default 100)",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 20},
+    },
     "cursor": {"in": "query", "required": False, "schema": {"type": "string"}},
 }
 
 
 def _problem_responses(operation_status: int) -> dict[str, Any]:
     ref = {"content": {problems.PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    titles: dict[int, list[str]] = {}
+    for t in problems.CATALOGUE:
+        if t.status != operation_status:
+            titles.setdefault(t.status, []).append(f"{t.title} ({t.slug})")
     return {
-        str(t.status): {"description": t.title, **ref}
-        for t in problems.CATALOGUE
-        if t.status != operation_status
+        str(status): {"description": "; or ".join(each), **ref} for status, each in sorted(titles.items())
     }
 
 

@@ -69,12 +69,19 @@ class Problem(Exception):
     """Raised anywhere in a handler; turned into a problem+json response in one place."""
 
     def __init__(
-        self, type: ProblemType, detail: str, *, errors: list[dict[str, str]] | None = None, **extra: Any
+        self,
+        type: ProblemType,
+        detail: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(detail)
         self.type = type
         self.detail = detail
         self.errors = errors
+        self.headers = headers or {}  # HTTP headers the problem requires (Allow, Retry-After)
         self.extra = extra
 
     def body(self, instance: str | None = None) -> dict[str, Any]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -24,6 +27,15 @@ class RuntimeSettings:
     page_size_default: int = 20
     page_size_max: int = 100
 
+    @property
+    def pseudonym_key(self) -> bytes:
+        """The key for log pseudonyms: derived from the application secret, separated by purpose.
+
+        Without a secret (a misconfigured function) it is random per environment: pseudonyms then
+        do not correlate across environments, but they never fall back to an unkeyed hash.
+        """
+        return _derive(self.cursor_secret, b"strongroom/log-pseudonym") if self.cursor_secret else _RANDOM_KEY
+
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
         e = os.environ if environ is None else environ
@@ -40,6 +52,13 @@ class RuntimeSettings:
             max_body_bytes=_int(e, env.ENV_MAX_BODY_BYTES, 8192),
             page_size_max=_int(e, env.ENV_PAGE_SIZE_MAX, 100),
         )
+
+
+_RANDOM_KEY = secrets.token_bytes(32)
+
+
+def _derive(secret: bytes, purpose: bytes) -> bytes:
+    return hmac.new(secret, purpose, hashlib.sha256).digest()
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -52,7 +52,7 @@ def money_problems(amount: object, currency: object) -> list[FieldProblem]:
             FieldProblem("amount", 'must be a string of decimal digits such as "12.34", not a number')
         )
         return problems
-    match = _AMOUNT_RE.match(amount)
+    match = _AMOUNT_RE.fullmatch(amount)
     if match is None:
         problems.append(
             FieldProblem(

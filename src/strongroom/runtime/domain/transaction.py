@@ -91,14 +91,14 @@ def parse_transaction_request(
     money = parse_money(amount, currency)
     if isinstance(money, list):
         problems.extend(money)
-    if not (isinstance(customer_id, str) and _CUSTOMER_ID_RE.match(customer_id)):
+    if not (isinstance(customer_id, str) and _CUSTOMER_ID_RE.fullmatch(customer_id)):
         problems.append(
             FieldProblem(
                 "customerId",
                 "must be 1-64 letters, digits, '_', '.', ':' or '-', starting with a letter or digit",
             )
         )
-    if type not in {t.value for t in TransactionType}:
+    if not (isinstance(type, str) and type in {t.value for t in TransactionType}):
         problems.append(FieldProblem("type", f"must be one of {', '.join(t.value for t in TransactionType)}"))
     reason = _is_valid_reference(reference) if isinstance(reference, str) else "must be a string"
     if reason:
@@ -114,7 +114,7 @@ def parse_transaction_request(
 def validate_idempotency_key(key: str | None) -> str:
     if key is None:
         raise InvalidInput([FieldProblem("Idempotency-Key", "header is required for POST /transactions")])
-    if not _IDEMPOTENCY_KEY_RE.match(key):
+    if not _IDEMPOTENCY_KEY_RE.fullmatch(key):
         raise InvalidInput(
             [
                 FieldProblem(
@@ -126,7 +126,7 @@ def validate_idempotency_key(key: str | None) -> str:
 
 
 def is_transaction_id(value: str) -> bool:
-    return _TRANSACTION_ID_RE.match(value) is not None
+    return _TRANSACTION_ID_RE.fullmatch(value) is not None
 
 
 def transaction_id_for(caller: str, idempotency_key: str) -> str:

@@ -1,0 +1,142 @@
+"""Shallow and deep health, as Route 53 sees them."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from strongroom.local.provision import ProvisionedRegion
+from strongroom.runtime import api
+from strongroom.runtime.adapters.dynamodb import TransactionStore
+from strongroom.runtime.health import DeepHealthCheck
+from strongroom.runtime.openapi import Health
+from strongroom.runtime.settings import RuntimeSettings
+from tests.functional.conftest import REGION, ApiClient, KeyStateEnforcingKms, aws_client
+
+HEALTH_JSON = "application/health+json"
+
+
+class Untouchable:
+    """Any use of an AWS client fails the test: the shallow check must not call AWS."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"shallow health called AWS ({name})")
+
+
+@pytest.fixture
+def real_kms_key_states(client: ApiClient, provisioned: ProvisionedRegion) -> None:
+    """Deep health through a KMS client that refuses disabled keys, as AWS does (moto does not)."""
+    deps = api.dependencies()
+    health = DeepHealthCheck(
+        region=REGION,
+        store=deps.store,
+        kms_client=lambda: KeyStateEnforcingKms(aws_client("kms")),  # type: ignore[arg-type, return-value]
+        key_id=provisioned.data_key_id,
+        canary_ciphertext=provisioned.health_canary_ciphertext,
+    )
+    api.configure(dataclasses.replace(deps, health=health))
+
+
+def checks(body: dict[str, Any]) -> dict[str, str]:
+    return {name: check["status"] for name, check in body["checks"].items()}
+
+
+def test_shallow_health_answers_without_touching_aws(aws: None) -> None:
+    # GIVEN a function whose every AWS client explodes when used
+    settings = RuntimeSettings(REGION, "strongroom-transactions", None, None, None)
+    store = TransactionStore(Untouchable(), settings.transactions_table)  # type: ignore[arg-type]
+    health = DeepHealthCheck(
+        region=REGION,
+        store=store,
+        kms_client=Untouchable,  # type: ignore[arg-type]
+        key_id="k",
+        canary_ciphertext=None,
+    )
+    api.configure(api.Dependencies(settings=settings, store=store, health=health, cursors=None))
+    try:
+        # WHEN Route 53's shallow check arrives
+        reply = ApiClient(None).call("GET", "/health")  # type: ignore[arg-type]
+    finally:
+        api.configure(None)
+    # THEN it passes
+    assert reply.status == 200
+    assert reply.headers["Content-Type"] == HEALTH_JSON
+    assert reply.body == {"status": "pass", "region": REGION}
+
+
+def test_deep_health_passes_with_both_checks(client: ApiClient) -> None:
+    reply = client.call("GET", "/health/deep")
+    assert reply.status == 200
+    assert reply.headers["Content-Type"] == HEALTH_JSON
+    assert reply.body["status"] == "pass"
+    assert reply.body["region"] == REGION
+    assert checks(reply.body) == {"dynamodb": "pass", "kms": "pass"}
+    assert all("reason" not in check for check in reply.body["checks"].values())
+    Health.model_validate(reply.body)
+
+
+def test_deep_health_writes_its_canary_outside_the_customer_index(
+    client: ApiClient, provisioned: ProvisionedRegion
+) -> None:
+    client.call("GET", "/health/deep")
+    items = aws_client("dynamodb").scan(TableName=provisioned.transactions_table)["Items"]
+    assert [item["pk"]["S"] for item in items] == [f"HEALTH#{REGION}"]
+    assert "customerId" not in items[0]
+
+
+@pytest.mark.usefixtures("real_kms_key_states")
+def test_disabled_data_key_fails_deep_health_with_an_error_code(
+    client: ApiClient, provisioned: ProvisionedRegion
+) -> None:
+    # GIVEN the Region's data key is disabled
+    assert client.call("GET", "/health/deep").status == 200
+    aws_client("kms").disable_key(KeyId=provisioned.data_key_id.rsplit("/", 1)[-1])
+    # WHEN Route 53 asks
+    reply = client.call("GET", "/health/deep")
+    # THEN the Region is unhealthy, KMS says why in an AWS error code, DynamoDB is still fine
+    assert reply.status == 503
+    assert reply.body["status"] == "fail"
+    assert checks(reply.body) == {"dynamodb": "pass", "kms": "fail"}
+    assert reply.body["checks"]["kms"]["reason"] == "DisabledException"
+    assert provisioned.data_key_id not in reply.text
+    Health.model_validate(reply.body)
+
+
+@pytest.mark.usefixtures("real_kms_key_states")
+def test_deep_health_recovers_when_the_key_is_enabled_again(
+    client: ApiClient, provisioned: ProvisionedRegion
+) -> None:
+    key_id = provisioned.data_key_id.rsplit("/", 1)[-1]
+    aws_client("kms").disable_key(KeyId=key_id)
+    assert client.call("GET", "/health/deep").status == 503
+    aws_client("kms").enable_key(KeyId=key_id)
+    assert client.call("GET", "/health/deep").status == 200
+
+
+def test_deleted_table_fails_deep_health(client: ApiClient, provisioned: ProvisionedRegion) -> None:
+    aws_client("dynamodb").delete_table(TableName=provisioned.transactions_table)
+    reply = client.call("GET", "/health/deep")
+    assert reply.status == 503
+    assert reply.body["status"] == "fail"
+    assert checks(reply.body) == {"dynamodb": "fail", "kms": "pass"}
+    assert reply.body["checks"]["dynamodb"]["reason"] == "ResourceNotFoundException"
+    assert provisioned.transactions_table not in reply.text
+
+
+def test_canary_for_another_key_fails_kms(client: ApiClient, provisioned: ProvisionedRegion) -> None:
+    deps = api.dependencies()
+    other_key = provisioned.key_ids["logs"]
+    health = DeepHealthCheck(
+        region=REGION,
+        store=deps.store,
+        kms_client=lambda: aws_client("kms"),
+        key_id=other_key,
+        canary_ciphertext=provisioned.health_canary_ciphertext,
+    )
+    api.configure(dataclasses.replace(deps, health=health))
+    reply = client.call("GET", "/health/deep")
+    assert reply.status == 503
+    assert checks(reply.body) == {"dynamodb": "pass", "kms": "fail"}
+    assert reply.body["checks"]["kms"]["reason"] == "AccessDeniedException"

@@ -1,0 +1,162 @@
+"""TransactionStore: conditional creation, MRSC conflict retries, replays, and the customer listing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from botocore.exceptions import ClientError
+
+from strongroom.local.provision import ProvisionedRegion
+from strongroom.runtime.adapters.dynamodb import StoreUnavailable, TransactionStore, to_item
+from strongroom.runtime.domain import (
+    IdempotencyKeyReused,
+    Transaction,
+    new_transaction,
+    parse_transaction_request,
+    transaction_id_for,
+)
+from tests.functional.conftest import ScriptedDynamoDB, aws_client, client_error
+
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def txn(
+    key: str = "k1", *, amount: str = "12.34", customer: str = "cust-0042", at: datetime = T0
+) -> Transaction:
+    request = parse_transaction_request(
+        amount=amount, currency="EUR", customer_id=customer, type="debit", reference="rent"
+    )
+    return new_transaction(request, transaction_id=transaction_id_for("alice", key), now=at)
+
+
+def conflict() -> ClientError:
+    return client_error("ReplicatedWriteConflictException", message="Conflicting write in eu-central-1")
+
+
+def store_over(fake: ScriptedDynamoDB, sleeps: list[float], retries: int = 3) -> TransactionStore:
+    return TransactionStore(fake, "t", conflict_retries=retries, sleep=sleeps.append)  # type: ignore[arg-type]
+
+
+# --- conflict retries (fake client) -----------------------------------------------------------------
+
+
+def test_replicated_write_conflict_is_retried_until_the_write_succeeds() -> None:
+    # GIVEN DynamoDB reports two MRSC write conflicts, then accepts the write
+    sleeps: list[float] = []
+    fake = ScriptedDynamoDB([conflict(), conflict()])
+    # WHEN the transaction is created
+    result = store_over(fake, sleeps).create(txn())
+    # THEN it was written on the third attempt, after backing off twice
+    assert not result.replayed
+    assert result.transaction == txn()
+    assert len(fake.put_requests) == 3
+    assert sleeps == [0.05, 0.1]
+    assert fake.items[txn().id] == to_item(txn())
+
+
+def test_every_attempt_is_the_same_conditional_put() -> None:
+    fake = ScriptedDynamoDB([conflict()])
+    store_over(fake, []).create(txn())
+    first, second = fake.put_requests
+    assert first == second
+    assert first["ConditionExpression"] == "attribute_not_exists(pk)"
+    assert first["ReturnValuesOnConditionCheckFailure"] == "ALL_OLD"
+    assert first["TableName"] == "t"
+
+
+@pytest.mark.parametrize("retries", [0, 1, 3])
+def test_conflicts_beyond_the_configured_retries_are_raised(retries: int) -> None:
+    sleeps: list[float] = []
+    fake = ScriptedDynamoDB([conflict() for _ in range(retries + 2)])
+    with pytest.raises(ClientError) as caught:
+        store_over(fake, sleeps, retries=retries).create(txn())
+    assert caught.value.response["Error"]["Code"] == "ReplicatedWriteConflictException"
+    assert len(fake.put_requests) == retries + 1
+    assert sleeps == [0.05 * 2**n for n in range(retries)]
+    assert fake.items == {}
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "ValidationException", "ResourceNotFoundException"])
+def test_other_errors_are_not_retried(code: str) -> None:
+    sleeps: list[float] = []
+    fake = ScriptedDynamoDB([client_error(code)])
+    with pytest.raises(ClientError):
+        store_over(fake, sleeps).create(txn())
+    assert len(fake.put_requests) == 1
+    assert sleeps == []
+
+
+# --- replays (fake client) -------------------------------------------------------------------------
+
+
+def test_condition_failure_with_the_same_request_is_a_replay_of_the_stored_original() -> None:
+    original = txn(at=T0)
+    retry = txn(at=T0 + timedelta(seconds=5))
+    fake = ScriptedDynamoDB([client_error("ConditionalCheckFailedException", Item=to_item(original))])
+    result = store_over(fake, []).create(retry)
+    assert result.replayed
+    assert result.transaction == original  # the stored original, not the retry's timestamps
+
+
+def test_condition_failure_with_a_different_request_is_key_reuse() -> None:
+    fake = ScriptedDynamoDB(
+        [client_error("ConditionalCheckFailedException", Item=to_item(txn(amount="1.00")))]
+    )
+    with pytest.raises(IdempotencyKeyReused) as caught:
+        store_over(fake, []).create(txn(amount="2.00"))
+    assert caught.value.transaction_id == txn().id
+
+
+def test_condition_failure_without_the_old_item_reads_it() -> None:
+    original = txn()
+    fake = ScriptedDynamoDB(
+        [client_error("ConditionalCheckFailedException")], items={original.id: to_item(original)}
+    )
+    assert store_over(fake, []).create(txn(at=T0 + timedelta(seconds=1))).transaction == original
+
+
+def test_condition_failure_for_an_item_that_vanished_is_unavailable() -> None:
+    fake = ScriptedDynamoDB([client_error("ConditionalCheckFailedException")])
+    with pytest.raises(StoreUnavailable):
+        store_over(fake, []).create(txn())
+
+
+# --- against moto ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store(provisioned: ProvisionedRegion) -> TransactionStore:
+    return TransactionStore(aws_client("dynamodb"), provisioned.transactions_table)
+
+
+def test_create_then_replay_then_reuse(store: TransactionStore) -> None:
+    assert not store.create(txn()).replayed
+    assert store.create(txn(at=T0 + timedelta(seconds=1))).replayed
+    with pytest.raises(IdempotencyKeyReused):
+        store.create(txn(amount="99.00"))
+    assert store.get(txn().id) == txn()
+
+
+def test_get_unknown_is_none(store: TransactionStore) -> None:
+    assert store.get("txn_" + "a" * 26) is None
+
+
+def test_canary_is_not_a_transaction(store: TransactionStore) -> None:
+    store.put_canary("HEALTH#eu-west-1", "n1")
+    assert store.read_canary("HEALTH#eu-west-1") == "n1"
+    assert store.get("HEALTH#eu-west-1") is None
+
+
+def test_listing_pages_newest_first_to_the_end(store: TransactionStore) -> None:
+    created = [store.create(txn(f"k{n}", at=T0 + timedelta(seconds=n))).transaction for n in range(5)]
+    store.create(txn("other", customer="cust-other", at=T0 + timedelta(seconds=2)))
+    first = store.list_for_customer("cust-0042", 2)
+    second = store.list_for_customer("cust-0042", 2, first.next_position)
+    third = store.list_for_customer("cust-0042", 2, second.next_position)
+    assert [t.id for t in first.transactions + second.transactions + third.transactions] == [
+        t.id for t in reversed(created)
+    ]
+    assert first.next_position is not None
+    assert second.next_position is not None
+    assert third.next_position is None

@@ -1,0 +1,335 @@
+"""Platform configuration: defaults from the architecture, explicit precedence, and every problem at once."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from strongroom import constants as env
+from strongroom.config import ConfigError, PlatformConfig, RegionConfig, load_config
+
+
+def config(environ: dict[str, str] | None = None, **overrides: Any) -> PlatformConfig:
+    """Hermetic: never reads the real environment."""
+    return load_config(environ=environ or {}, **overrides)
+
+
+def config_problems(environ: dict[str, str] | None = None, **overrides: Any) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        config(environ, **overrides)
+    assert caught.value.problems
+    for problem in caught.value.problems:
+        assert problem in str(caught.value)
+    return caught.value.problems
+
+
+def the_problem_about(problems: list[str], setting: str) -> str:
+    matching = [line for line in problems if line.startswith(f"{setting} (")]
+    assert len(matching) == 1, problems
+    return matching[0]
+
+
+# --- defaults --------------------------------------------------------------------------------------
+
+
+def test_defaults_match_the_architecture() -> None:
+    c = config()
+    assert [r.name for r in c.regions] == ["eu-west-1", "eu-central-1"]
+    assert [r.cidr for r in c.regions] == ["10.1.0.0/16", "10.5.0.0/16"]
+    assert c.witness_region == "eu-west-2"
+    assert c.consistency == "strong"
+    assert c.primary_region.name == "eu-west-1"
+    assert c.health_check.path == "/health/deep"
+    assert c.health_check.interval_seconds == 10
+    assert c.health_check.failure_threshold == 3
+    assert c.health_check.dns_ttl_seconds == 60
+    assert c.names.prefix == "strongroom"
+    assert c.names.transactions_table == "strongroom-transactions"
+    assert c.names.customer_index == "byCustomer"
+    assert c.names.key_alias("data") == "alias/strongroom/data"
+    assert c.retention.log_days == 365
+    assert c.api.max_body_bytes == 8192
+    assert c.api.page_size_max == 100
+
+
+def test_default_regions_use_three_availability_zones() -> None:
+    assert config().region("eu-central-1").availability_zones == (
+        "eu-central-1a",
+        "eu-central-1b",
+        "eu-central-1c",
+    )
+
+
+def test_unknown_region_lookup_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match=env.ENV_REGIONS):
+        config().region("us-east-1")
+
+
+# --- derived values --------------------------------------------------------------------------------
+
+
+def test_rto_budget_is_detection_plus_dns_ttl_plus_client_retry() -> None:
+    c = config()
+    assert c.health_check.detection_seconds() == 30
+    assert c.health_check.rto_budget_seconds() == 30 + 60 + 30
+
+
+def test_rto_budget_follows_the_settings() -> None:
+    c = config(
+        health_check_interval_seconds=30,
+        health_check_failure_threshold=2,
+        dns_ttl_seconds=0,
+        client_retry_seconds=5,
+    )
+    assert c.health_check.rto_budget_seconds() == 30 * 2 + 0 + 5
+
+
+def test_rpo_is_zero_under_strong_consistency() -> None:
+    c = config(replication_lag_seconds=2.5)
+    assert c.rpo_seconds() == 0.0
+    assert c.meets_resilience_policy()
+
+
+def test_rpo_is_the_replication_lag_under_eventual_consistency() -> None:
+    c = config(consistency="eventual", replication_lag_seconds=2.5)
+    assert c.rpo_seconds() == 2.5
+    assert not c.meets_resilience_policy()  # the default policy asks for RPO 0
+    assert config(
+        consistency="eventual", replication_lag_seconds=2.5, rpo_seconds=5
+    ).meets_resilience_policy()
+
+
+def test_slow_failover_misses_the_rto_policy() -> None:
+    assert not config(dns_ttl_seconds=3600).meets_resilience_policy()
+
+
+# --- precedence ------------------------------------------------------------------------------------
+
+
+def test_environment_beats_default() -> None:
+    assert config({env.ENV_WITNESS_REGION: "eu-north-1"}).witness_region == "eu-north-1"
+
+
+def test_argument_beats_environment() -> None:
+    c = config({env.ENV_WITNESS_REGION: "eu-north-1"}, witness_region="eu-south-1")
+    assert c.witness_region == "eu-south-1"
+
+
+def test_none_argument_falls_back_to_environment() -> None:
+    assert config({env.ENV_WITNESS_REGION: "eu-north-1"}, witness_region=None).witness_region == "eu-north-1"
+
+
+def test_invalid_argument_is_reported_even_when_the_environment_is_valid() -> None:
+    problem = the_problem_about(
+        config_problems({env.ENV_WITNESS_REGION: "eu-north-1"}, witness_region="nowhere"), "witness_region"
+    )
+    assert "argument witness_region" in problem
+
+
+def test_typed_arguments_are_accepted() -> None:
+    c = config(
+        regions=("eu-west-1", "eu-north-1"),
+        cidrs={"eu-north-1": "10.9.0.0/16"},
+        health_check_interval_seconds=30,
+    )
+    assert [(r.name, r.cidr) for r in c.regions] == [
+        ("eu-west-1", "10.1.0.0/16"),
+        ("eu-north-1", "10.9.0.0/16"),
+    ]
+    assert c.health_check.interval_seconds == 30
+
+
+def test_every_setting_is_read_from_its_environment_variable() -> None:
+    c = config(
+        {
+            env.ENV_NAME_PREFIX: "vault",
+            env.ENV_REGIONS: "eu-west-1, eu-north-1",
+            env.ENV_CIDRS: "eu-north-1=10.9.0.0/16",
+            env.ENV_WITNESS_REGION: "eu-south-1",
+            env.ENV_CONSISTENCY: "EVENTUAL",
+            env.ENV_HEALTH_INTERVAL: "30",
+            env.ENV_HEALTH_FAILURE_THRESHOLD: "5",
+            env.ENV_DNS_TTL: "15",
+            env.ENV_CLIENT_RETRY: "10",
+            env.ENV_RTO: "600",
+            env.ENV_RPO: "5",
+            env.ENV_REPLICATION_LAG: "0.5",
+            env.ENV_LOG_RETENTION_DAYS: "731",
+            env.ENV_AUDIT_RETENTION_DAYS: "3653",
+            env.ENV_MAX_BODY_BYTES: "4096",
+            env.ENV_PAGE_SIZE_MAX: "50",
+        }
+    )
+    assert c.names.prefix == "vault"
+    assert [r.name for r in c.regions] == ["eu-west-1", "eu-north-1"]
+    assert c.region("eu-north-1").cidr == "10.9.0.0/16"
+    assert c.witness_region == "eu-south-1"
+    assert c.consistency == "eventual"
+    assert dataclasses.astuple(c.health_check)[1:] == (30, 5, 15, 10)
+    assert (c.resilience.rto_seconds, c.resilience.rpo_seconds) == (600, 5)
+    assert c.replication_lag_seconds == 0.5
+    assert (c.retention.log_days, c.retention.audit_days) == (731, 3653)
+    assert (c.api.max_body_bytes, c.api.page_size_max) == (4096, 50)
+
+
+def test_environ_none_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in os.environ:
+        if name.startswith("STRONGROOM_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv(env.ENV_WITNESS_REGION, "eu-north-1")
+    assert load_config().witness_region == "eu-north-1"
+
+
+# --- invalid values: each names the setting and its environment variable ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "setting"),
+    [
+        (env.ENV_REGIONS, "eu_west_1,eu-central-1", "regions"),
+        (env.ENV_REGIONS, "Europe", "regions"),
+        (env.ENV_REGIONS, "eu-west-1,eu-west-1", "regions"),
+        (env.ENV_REGIONS, ",", "regions"),
+        (env.ENV_WITNESS_REGION, "mars-north-1", "witness_region"),
+        (env.ENV_CIDRS, "eu-west-1=10.1.0.0/33", "cidrs"),
+        (env.ENV_CIDRS, "eu-west-1=10.1.0.1/16", "cidrs"),  # host bits set
+        (env.ENV_CIDRS, "eu-west-1=8.8.0.0/16", "cidrs"),  # public
+        (env.ENV_CIDRS, "eu-west-1=10.0.0.0/8", "cidrs"),  # too large
+        (env.ENV_CIDRS, "eu-west-1=10.1.0.0/24", "cidrs"),  # too small
+        (env.ENV_CIDRS, "eu-west-1", "cidrs"),
+        (env.ENV_CIDRS, "eu-west-1=fd00::/48", "cidrs"),
+        (env.ENV_CONSISTENCY, "linearizable", "consistency"),
+        (env.ENV_HEALTH_INTERVAL, "20", "health_check_interval_seconds"),
+        (env.ENV_HEALTH_INTERVAL, "ten", "health_check_interval_seconds"),
+        (env.ENV_HEALTH_FAILURE_THRESHOLD, "0", "health_check_failure_threshold"),
+        (env.ENV_LOG_RETENTION_DAYS, "30", "log_retention_days"),
+        (env.ENV_LOG_RETENTION_DAYS, "400.5", "log_retention_days"),
+        (env.ENV_LOG_RETENTION_DAYS, "366", "log_retention_days"),
+        (env.ENV_NAME_PREFIX, "Strongroom", "name_prefix"),
+        (env.ENV_REPLICATION_LAG, "soon", "replication_lag_seconds"),
+        (env.ENV_MAX_BODY_BYTES, "10", "max_body_bytes"),
+    ],
+)
+def test_invalid_value_names_setting_and_variable(variable: str, value: str, setting: str) -> None:
+    problem = the_problem_about(config_problems({variable: value}), setting)
+    assert variable in problem
+    assert f"pass {setting}=" in problem
+
+
+def test_health_interval_20_lists_the_allowed_values() -> None:
+    problem = the_problem_about(
+        config_problems(health_check_interval_seconds=20), "health_check_interval_seconds"
+    )
+    assert "10, 30" in problem
+    assert env.ENV_HEALTH_INTERVAL in problem
+
+
+def test_log_retention_30_is_below_the_audit_minimum() -> None:
+    problem = the_problem_about(config_problems(log_retention_days=30), "log_retention_days")
+    assert "365" in problem
+    assert env.ENV_LOG_RETENTION_DAYS in problem
+
+
+def test_overlapping_cidrs_are_rejected() -> None:
+    problem = the_problem_about(config_problems({env.ENV_CIDRS: "eu-central-1=10.1.16.0/20"}), "cidrs")
+    assert env.ENV_CIDRS in problem
+    assert "overlaps" in problem
+    assert "10.1.0.0/16" in problem
+    assert "10.1.16.0/20" in problem
+
+
+def test_active_region_without_a_cidr_is_rejected() -> None:
+    problem = the_problem_about(config_problems({env.ENV_REGIONS: "eu-west-1,eu-north-1"}), "cidrs")
+    assert "eu-north-1" in problem
+    assert env.ENV_CIDRS in problem
+
+
+@pytest.mark.parametrize("witness", ["eu-west-1", "eu-central-1"])
+def test_witness_equal_to_an_active_region_is_rejected(witness: str) -> None:
+    problem = the_problem_about(config_problems(witness_region=witness), "witness_region")
+    assert env.ENV_WITNESS_REGION in problem
+    assert witness in problem
+
+
+def test_strong_consistency_with_three_regions_is_rejected() -> None:
+    problems = config_problems(
+        regions="eu-west-1,eu-central-1,eu-north-1",
+        cidrs="eu-north-1=10.9.0.0/16",
+        witness_region="eu-south-1",
+    )
+    problem = the_problem_about(problems, "consistency")
+    assert env.ENV_CONSISTENCY in problem
+    assert "3" in problem
+    assert len(problems) == 1
+
+
+def test_three_regions_are_fine_under_eventual_consistency() -> None:
+    c = config(
+        regions="eu-west-1,eu-central-1,eu-north-1",
+        cidrs="eu-north-1=10.9.0.0/16",
+        witness_region="eu-south-1",
+        consistency="eventual",
+    )
+    assert len(c.regions) == 3
+
+
+def test_multiple_problems_are_reported_together() -> None:
+    problems = config_problems(
+        {env.ENV_CONSISTENCY: "sometimes"},
+        health_check_interval_seconds=20,
+        log_retention_days=30,
+        witness_region="eu-west-1",
+        cidrs="eu-central-1=10.1.0.0/16",
+    )
+    for setting in (
+        "consistency",
+        "health_check_interval_seconds",
+        "log_retention_days",
+        "witness_region",
+        "cidrs",
+    ):
+        the_problem_about(problems, setting)
+    assert len(problems) == 5
+
+
+@given(st.integers(-1000, 1000).filter(lambda n: n not in (10, 30)))
+def test_only_route53_health_check_intervals_are_accepted(interval: int) -> None:
+    the_problem_about(
+        config_problems(health_check_interval_seconds=interval), "health_check_interval_seconds"
+    )
+
+
+# --- shape -----------------------------------------------------------------------------------------
+
+
+def test_platform_config_is_frozen() -> None:
+    c = config()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.witness_region = "us-east-1"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.health_check.interval_seconds = 30  # type: ignore[misc]
+    assert isinstance(c.regions, tuple)
+
+
+@given(
+    octet=st.integers(0, 255),
+    prefix=st.integers(16, 20),
+    zones=st.integers(1, 6),
+)
+def test_subnets_are_disjoint_and_inside_the_region_network(octet: int, prefix: int, zones: int) -> None:
+    network = ipaddress.ip_network(f"10.{octet}.0.0/{prefix}", strict=False)
+    region = RegionConfig("eu-west-1", str(network), tuple(f"eu-west-1{c}" for c in "abcdef"[:zones]))
+    subnets = [ipaddress.ip_network(s) for s in region.subnet_cidrs()]
+    assert len(subnets) == zones
+    assert all(s.subnet_of(network) for s in subnets)  # type: ignore[arg-type]
+    assert all(not a.overlaps(b) for i, a in enumerate(subnets) for b in subnets[i + 1 :])
+
+
+def test_default_subnets_are_slash_20s_in_order() -> None:
+    assert config().primary_region.subnet_cidrs() == ("10.1.0.0/20", "10.1.16.0/20", "10.1.32.0/20")
