@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import free_port_pair, start_platform
+from strongroom.local.process import free_port_run
+from tests.e2e.conftest import start_platform
 
 
 def test_a_busy_port_fails_with_a_clear_message(tmp_path: Path) -> None:
-    port = free_port_pair()
+    port = free_port_run()
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", port))
         blocker.listen()
@@ -49,7 +50,7 @@ def test_an_unknown_region_names_the_configured_ones(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_stops_everything_and_removes_the_state_file(tmp_path: Path, stop_signal: int) -> None:
-    platform = start_platform(tmp_path, "--port", str(free_port_pair()), "--region", "eu-west-1")
+    platform = start_platform(tmp_path, "--port", str(free_port_run()), "--region", "eu-west-1")
     url, emulator = platform.state["regions"]["eu-west-1"]["url"], platform.state["emulator"]
     with urllib.request.urlopen(f"{url}/health", timeout=10) as reply:  # noqa: S310 - loopback
         assert reply.status == 200

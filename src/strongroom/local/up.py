@@ -64,6 +64,7 @@ def function_environment(
     config: PlatformConfig, region: ProvisionedRegion, endpoint: str, cursor_secret: str
 ) -> dict[str, str]:
     return {
+        **env.FUNCTION_ENVIRONMENT,
         env.ENV_AWS_REGION: region.region,
         "AWS_DEFAULT_REGION": region.region,
         env.ENV_AWS_ENDPOINT_URL: endpoint,

@@ -9,38 +9,41 @@ tracing is on, and AWS clients are created on first use.
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from strongroom.runtime.lifecycle import long_lived
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.logging import correlation_paths
-from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import ValidationError
+with long_lived():  # the cold start's imports are long-lived: no GC passes over them
+    import json
+    import re
+    from collections.abc import Callable
+    from dataclasses import dataclass, field
+    from datetime import UTC, datetime
+    from functools import cache
+    from typing import TYPE_CHECKING, Any
 
-from strongroom.runtime import problems as p
-from strongroom.runtime.adapters.dynamodb import StoreUnavailable, TransactionStore
-from strongroom.runtime.cursor import CursorCodec
-from strongroom.runtime.domain import (
-    IdempotencyKeyReused,
-    InvalidCursor,
-    InvalidInput,
-    TransactionNotFound,
-    new_transaction,
-    parse_transaction_request,
-    transaction_id_for,
-    validate_idempotency_key,
-)
-from strongroom.runtime.domain.transaction import CUSTOMER_ID_PATTERN, is_transaction_id
-from strongroom.runtime.health import DeepHealthCheck
-from strongroom.runtime.models import CreateTransaction, MalformedBody, problems_from, transaction_json
-from strongroom.runtime.observability import count, customer_ref, logger, make_tracer, metrics
-from strongroom.runtime.settings import RuntimeSettings, SettingsError
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+    from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+    from aws_lambda_powertools.logging import correlation_paths
+    from botocore.exceptions import BotoCoreError, ClientError
+    from pydantic import ValidationError
+
+    from strongroom.runtime import problems as p
+    from strongroom.runtime.adapters.dynamodb import StoreUnavailable, TransactionStore
+    from strongroom.runtime.cursor import CursorCodec
+    from strongroom.runtime.domain import (
+        IdempotencyKeyReused,
+        InvalidCursor,
+        InvalidInput,
+        TransactionNotFound,
+        new_transaction,
+        parse_transaction_request,
+        transaction_id_for,
+        validate_idempotency_key,
+    )
+    from strongroom.runtime.domain.transaction import CUSTOMER_ID_PATTERN, is_transaction_id
+    from strongroom.runtime.health import DeepHealthCheck
+    from strongroom.runtime.models import CreateTransaction, MalformedBody, problems_from, transaction_json
+    from strongroom.runtime.observability import count, customer_ref, logger, make_tracer, metrics
+    from strongroom.runtime.settings import RuntimeSettings, SettingsError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
@@ -97,6 +100,11 @@ def dependencies() -> Dependencies:
 
 
 def dependencies_from_environment() -> Dependencies:
+    with long_lived():  # the SDK and its clients live as long as the execution environment
+        return _build_dependencies()
+
+
+def _build_dependencies() -> Dependencies:
     import boto3  # noqa: PLC0415 - first use, not import, pays for the SDK
     from botocore.config import Config  # noqa: PLC0415
 

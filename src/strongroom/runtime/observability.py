@@ -48,4 +48,5 @@ def make_tracer() -> Tracer | None:
         return None
     from aws_lambda_powertools.tracing import Tracer  # noqa: PLC0415 - import only when tracing is on
 
-    return Tracer(service=SERVICE)
+    # Patch only botocore: the default patches every supported library it can import (~200 modules).
+    return Tracer(service=SERVICE, patch_modules=("botocore",))
