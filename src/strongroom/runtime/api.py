@@ -118,6 +118,11 @@ def _build_dependencies() -> Dependencies:
         retries={"mode": "standard", "max_attempts": 3},
     )
     session = boto3.session.Session()
+    if settings.cursor_secret is None and settings.cursor_secret_id:
+        from strongroom.runtime.adapters.secrets import read_secret  # noqa: PLC0415 - AWS deployments only
+
+        secret = read_secret(session.client("secretsmanager", config=config), settings.cursor_secret_id)
+        settings = settings.with_cursor_secret(secret)
     store = TransactionStore(session.client("dynamodb", config=config), settings.transactions_table)
     health = DeepHealthCheck(
         region=settings.region,

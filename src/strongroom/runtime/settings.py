@@ -7,7 +7,7 @@ import hmac
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from strongroom import constants as env
 
@@ -23,9 +23,13 @@ class RuntimeSettings:
     data_key_id: str | None
     cursor_secret: bytes | None
     health_canary_ciphertext: str | None
+    cursor_secret_id: str | None = None
     max_body_bytes: int = 8192
     page_size_default: int = 20
     page_size_max: int = 100
+
+    def with_cursor_secret(self, secret: bytes) -> RuntimeSettings:
+        return replace(self, cursor_secret=secret)
 
     @property
     def pseudonym_key(self) -> bytes:
@@ -49,6 +53,7 @@ class RuntimeSettings:
             data_key_id=e.get(env.ENV_DATA_KEY_ID) or None,
             cursor_secret=secret.encode() if secret else None,
             health_canary_ciphertext=e.get(env.ENV_HEALTH_CANARY_CIPHERTEXT) or None,
+            cursor_secret_id=e.get(env.ENV_CURSOR_SECRET_ID) or None,
             max_body_bytes=_int(e, env.ENV_MAX_BODY_BYTES, 8192),
             page_size_max=_int(e, env.ENV_PAGE_SIZE_MAX, 100),
         )

@@ -49,5 +49,8 @@ TRANSACTIONS = TableSchema(
     stream="NEW_AND_OLD_IMAGES",
 )
 
-# Audit events: eventual (MREC) and expiring.
-AUDIT = TableSchema(partition_key=Key("pk"), sort_key=Key("sk"), ttl_attribute="expiresAt")
+# Audit events: eventual (MREC) and expiring. MREC replicates through the table's stream, so the
+# stream is part of the definition (and of local provisioning) rather than a cloud-only extra.
+AUDIT = TableSchema(
+    partition_key=Key("pk"), sort_key=Key("sk"), ttl_attribute="expiresAt", stream="NEW_AND_OLD_IMAGES"
+)

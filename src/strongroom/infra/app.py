@@ -1,0 +1,81 @@
+"""The CDK app: for every configured Region a key stack, then the Region's platform stack.
+
+Deployment order follows ARCHITECTURE decision 4: every key stack first (the global tables encrypt
+each replica with that Region's key), then the primary Region's stack (tables, replicated secret),
+then the other Regions. ``cdk.json`` runs this module; ``strongroom.infra.synth`` builds it in-process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App
+
+from strongroom.config import PlatformConfig, load_config
+from strongroom.infra.compliance import register_packs
+from strongroom.infra.packaging import LambdaBundle, repository_root
+from strongroom.infra.stacks.keys import KeyStack
+from strongroom.infra.stacks.regional import RegionalStack
+
+
+def feature_flags(cdk_json: Path | None = None) -> dict[str, Any]:
+    """The CDK feature flags in ``cdk.json`` (CDK's recommended set), so in-process synth matches the CLI."""
+    path = cdk_json or repository_root() / "cdk.json"
+    context: dict[str, Any] = json.loads(path.read_text()).get("context", {})
+    return context
+
+
+def key_stack_name(config: PlatformConfig, region: str) -> str:
+    return f"{config.names.prefix}-keys-{region}"
+
+
+def regional_stack_name(config: PlatformConfig, region: str) -> str:
+    return f"{config.names.prefix}-{region}"
+
+
+def build_app(
+    config: PlatformConfig | None = None,
+    *,
+    outdir: str | None = None,
+    bundle: LambdaBundle | None = None,
+    compliance: bool = True,
+    context: Mapping[str, Any] | None = None,
+) -> App:
+    config = config or load_config()
+    bundle = bundle or LambdaBundle.for_repository()
+    settings = {**feature_flags(), **(context or {})}
+    app = App(outdir=outdir, context=settings) if outdir else App(context=settings)
+    key_stacks = {
+        r.name: KeyStack(app, key_stack_name(config, r.name), config=config, region=r) for r in config.regions
+    }
+    regional = {
+        r.name: RegionalStack(
+            app,
+            regional_stack_name(config, r.name),
+            config=config,
+            region=r,
+            keys=key_stacks[r.name],
+            bundle=bundle,
+        )
+        for r in config.regions
+    }
+    primary = regional[config.primary_region.name]
+    for key_stack in key_stacks.values():
+        primary.add_stack_dependency(key_stack, "every replica's key exists before the global tables")
+    for name, stack in regional.items():
+        if name != config.primary_region.name:
+            stack.add_stack_dependency(primary, "the global tables and the cursor secret replica exist")
+    if compliance:
+        register_packs(app)
+    return app
+
+
+def main() -> None:
+    build_app().synth()
+
+
+if __name__ == "__main__":
+    main()

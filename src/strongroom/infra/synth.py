@@ -1,0 +1,251 @@
+"""`strongroom synth`: synthesize every Region offline, run the compliance packs, and summarise.
+
+Writes the cloud assembly (default ``cdk.out/``) and prints, per stack, its Region and resource count,
+the fixed monthly cost of the network (interface endpoints x their subnets at list price, counted from
+the synthesized templates), the compliance result, and what the synth itself cost: wall time and peak
+memory of this process, its finished children and the live jsii (Node) process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from strongroom.config import ConfigError, PlatformConfig, load_config
+from strongroom.infra import packaging, pricing
+
+INTERFACE = "Interface"
+
+
+@dataclass(frozen=True, slots=True)
+class StackSummary:
+    name: str
+    region: str
+    resources: int
+    interface_endpoints: int
+    endpoint_subnets: int  # endpoint x AZ pairs: what interface endpoints are billed by
+    network_monthly_usd: float
+    template: str
+
+
+@dataclass(frozen=True, slots=True)
+class SynthResult:
+    outdir: Path
+    stacks: list[StackSummary]
+    seconds: float
+    peak_memory_mib: dict[str, float]
+    compliance: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        packs = self.compliance.get("packs", {})
+        clean = all(p["ran"] and p["errors"] == 0 and p["warnings"] == 0 for p in packs.values())
+        return self.error is None and bool(packs) and clean
+
+    def resources_per_region(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for stack in self.stacks:
+            totals[stack.region] = totals.get(stack.region, 0) + stack.resources
+        return totals
+
+    def network_monthly_usd(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for stack in self.stacks:
+            totals[stack.region] = round(totals.get(stack.region, 0.0) + stack.network_monthly_usd, 2)
+        return totals
+
+    def template(self, stack_name: str) -> dict[str, Any]:
+        (stack,) = [s for s in self.stacks if s.name == stack_name]
+        loaded: dict[str, Any] = json.loads((self.outdir / stack.template).read_text())
+        return loaded
+
+
+def summarise_template(name: str, region: str, template_file: Path) -> StackSummary:
+    resources = json.loads(template_file.read_text()).get("Resources", {})
+    interfaces = [
+        r
+        for r in resources.values()
+        if r["Type"] == "AWS::EC2::VPCEndpoint" and r["Properties"].get("VpcEndpointType") == INTERFACE
+    ]
+    subnets = sum(len(r["Properties"].get("SubnetIds", [])) for r in interfaces)
+    return StackSummary(
+        name=name,
+        region=region,
+        resources=len(resources),
+        interface_endpoints=len(interfaces),
+        endpoint_subnets=subnets,
+        network_monthly_usd=pricing.interface_endpoint_monthly_usd(region, subnets) if subnets else 0.0,
+        template=template_file.name,
+    )
+
+
+def _live_descendants_peak_kib() -> int:
+    """Peak resident memory of our live descendants (jsii's Node runtime and its kernel), from /proc."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return 0
+    parents: dict[str, str] = {}
+    peaks: dict[str, int] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parents[entry.name] = (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks[entry.name] = int(line.split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    descendants: set[str] = set()
+    frontier = {str(os.getpid())}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - descendants
+        descendants |= frontier
+    return sum(peaks.get(pid, 0) for pid in descendants)
+
+
+def peak_memory_mib() -> dict[str, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    finished = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    live = _live_descendants_peak_kib()
+    return {
+        "python": round(own / 1024, 1),
+        "finished_children": round(finished / 1024, 1),
+        "node": round(live / 1024, 1),
+        "total": round((own + finished + live) / 1024, 1),
+    }
+
+
+def synthesize(outdir: Path | str = "cdk.out", config: PlatformConfig | None = None) -> SynthResult:
+    """Build and synthesize the app for every configured Region, with every compliance pack."""
+    from strongroom.infra.app import build_app  # noqa: PLC0415 - starts jsii; keep `--help` instant
+    from strongroom.infra.compliance import register_packs, write_report  # noqa: PLC0415
+
+    start = time.perf_counter()
+    outdir = Path(outdir).resolve()
+    config = config or load_config()
+    app = build_app(config, outdir=str(outdir), compliance=False)
+    packs = register_packs(app)
+    error = None
+    try:
+        app.synth()
+    except RuntimeError as exc:  # jsii raises the JavaScript error (e.g. ValidationFailed) as RuntimeError
+        error = str(exc)
+    compliance = write_report(app, outdir, packs)
+    stacks = []
+    for stack_name, region in _stacks(config):
+        template = outdir / f"{stack_name}.template.json"
+        if template.exists():
+            stacks.append(summarise_template(stack_name, region, template))
+    return SynthResult(
+        outdir=outdir,
+        stacks=stacks,
+        seconds=round(time.perf_counter() - start, 1),
+        peak_memory_mib=peak_memory_mib(),
+        compliance=compliance,
+        error=error,
+    )
+
+
+def _stacks(config: PlatformConfig) -> list[tuple[str, str]]:
+    from strongroom.infra.app import key_stack_name, regional_stack_name  # noqa: PLC0415
+
+    pairs = []
+    for region in config.regions:
+        pairs.append((key_stack_name(config, region.name), region.name))
+        pairs.append((regional_stack_name(config, region.name), region.name))
+    return pairs
+
+
+def render(result: SynthResult) -> str:
+    lines = [f"Synthesized {len(result.stacks)} stacks into {result.outdir}"]
+    width = max((len(s.name) for s in result.stacks), default=10)
+    for stack in result.stacks:
+        endpoints = (
+            f"  {stack.interface_endpoints} interface endpoints x AZs = {stack.endpoint_subnets}"
+            if stack.interface_endpoints
+            else ""
+        )
+        lines.append(f"  {stack.name:<{width}}  {stack.region:<14} {stack.resources:>4} resources{endpoints}")
+    per_region = result.resources_per_region()
+    cost = result.network_monthly_usd()
+    lines.append("Per Region:")
+    for region, count in per_region.items():
+        lines.append(
+            f"  {region:<14} {count:>4} resources   network fixed cost ${cost.get(region, 0.0):,.2f}/month"
+        )
+    lines.append(
+        f"Network fixed cost, all Regions: ${sum(cost.values()):,.2f}/month "
+        f"(interface endpoints x AZs at list price as of {pricing.PRICES_AS_OF}, "
+        f"{pricing.HOURS_PER_MONTH} h; data processing extra)"
+    )
+    packs = result.compliance.get("packs", {})
+    if packs:
+        lines.append("Compliance (cdk-nag):")
+        for name, pack in packs.items():
+            state = "ran" if pack["ran"] else "DID NOT RUN"
+            lines.append(
+                f"  {name:<15} {state}: {pack['errors']} errors, {pack['warnings']} warnings, "
+                f"{pack['acknowledged']} acknowledged"
+            )
+        lines.append(f"  report: {result.outdir / 'compliance' / 'nag-report.json'}")
+    compiler = packaging.bytecode_compiler()
+    lines.append(
+        f"Lambda bundle: bytecode compiled with {compiler}"
+        if compiler
+        else "Lambda bundle: sources only (no python3.13 here to compile Lambda's bytecode; set "
+        "STRONGROOM_LAMBDA_PYTHON or build where python3.13 exists, e.g. CI: cold starts are ~2x faster)"
+    )
+    memory = result.peak_memory_mib
+    lines.append(
+        f"Synth took {result.seconds:.1f} s; peak memory {memory['total']:.0f} MiB "
+        f"(Python {memory['python']:.0f} + Node {memory['node']:.0f} + finished children "
+        f"{memory['finished_children']:.0f})"
+    )
+    if result.error:
+        lines.append("Synthesis FAILED:")
+        lines.extend(f"  {line}" for line in result.error.splitlines()[:40])
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="strongroom synth", description=__doc__.splitlines()[0])
+    parser.add_argument("--outdir", default="cdk.out", help="where to write the cloud assembly (cdk.out)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        result = synthesize(args.outdir)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.json:
+        payload = {
+            "ok": result.ok,
+            "outdir": str(result.outdir),
+            "seconds": result.seconds,
+            "peakMemoryMiB": result.peak_memory_mib,
+            "stacks": [asdict(s) for s in result.stacks],
+            "resourcesPerRegion": result.resources_per_region(),
+            "networkMonthlyUsd": result.network_monthly_usd(),
+            "compliance": {
+                k: {**v, "violations": len(v["violations"])} for k, v in result.compliance["packs"].items()
+            },
+            "error": result.error,
+        }
+        print(json.dumps(payload, indent=1))
+    else:
+        print(render(result))
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

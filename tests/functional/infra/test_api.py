@@ -1,0 +1,259 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Template
+
+from strongroom.infra.constructs._props import PropsError, flatten_reference
+from strongroom.infra.constructs.api import (
+    ACCESS_LOG_FIELDS,
+    DRAFT4,
+    MANAGED_RULE_GROUPS,
+    ApiDomain,
+    TransactionApi,
+    draft4,
+)
+from strongroom.runtime.api import OPERATIONS, Operation
+from strongroom.runtime.openapi import document
+
+from .conftest import resources, stack_template
+
+KEY = "arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555"
+CERTIFICATE = "arn:aws:acm:eu-west-1:111111111111:certificate/11111111-2222-3333-4444-555555555555"
+MODELS = {"CreateTransaction": document()["components"]["schemas"]["CreateTransaction"]}
+
+
+def _api(stack: Stack, **overrides: Any) -> TransactionApi:
+    handler = lambda_.Function(
+        stack,
+        "Handler",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
+    )
+    props: dict[str, Any] = {
+        "api_name": "strongroom-api",
+        "handler": handler,
+        "operations": OPERATIONS,
+        "models": MODELS,
+        "logs_key": kms.Key.from_key_arn(stack, "Key", KEY),
+        "log_retention_days": 365,
+        "throttle_rate_per_second": 100,
+        "throttle_burst": 200,
+        "max_body_bytes": 8192,
+        "waf_requests_per_ip_per_5min": 1000,
+        **overrides,
+    }
+    return TransactionApi(stack, "Api", **props)
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return stack_template(_api)
+
+
+def _path_of(template: Template, resource_id: str) -> str:
+    all_resources = resources(template, "AWS::ApiGateway::Resource")
+    parts = []
+    while resource_id in all_resources:
+        properties = all_resources[resource_id]["Properties"]
+        parts.append(properties["PathPart"])
+        parent = properties["ParentId"]
+        resource_id = parent.get("Ref", "") if isinstance(parent, dict) else ""
+    return "/" + "/".join(reversed(parts))
+
+
+def _methods(template: Template) -> dict[tuple[str, str], dict[str, Any]]:
+    methods = {}
+    for method in resources(template, "AWS::ApiGateway::Method").values():
+        properties = method["Properties"]
+        methods[(properties["HttpMethod"], _path_of(template, properties["ResourceId"]["Ref"]))] = properties
+    return methods
+
+
+def test_draft4_drops_what_draft4_lacks_and_converts_what_it_can() -> None:
+    converted = draft4(
+        {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "properties": {
+                "kind": {"const": "debit", "examples": ["debit"]},
+                "amount": {"type": "number", "exclusiveMinimum": 0, "deprecated": True},
+                "tags": {"type": "array", "items": {"type": "string", "examples": ["x"]}},
+            },
+            "additionalProperties": False,
+        }
+    )
+    assert converted == {
+        "$schema": DRAFT4,
+        "type": "object",
+        "properties": {
+            "kind": {"enum": ["debit"]},
+            "amount": {"type": "number", "minimum": 0, "exclusiveMinimum": True},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
+        "additionalProperties": False,
+    }
+
+
+def test_draft4_refuses_references() -> None:
+    with pytest.raises(ValueError, match=r"\$ref"):
+        draft4({"properties": {"x": {"$ref": "#/components/schemas/X"}}})
+
+
+def test_every_operation_is_a_method_and_only_health_is_public(template: Template) -> None:
+    methods = _methods(template)
+    expected = {(op.method, op.path.replace("<", "{").replace(">", "}")): op for op in OPERATIONS}
+    assert set(methods) == set(expected)
+    for key, method in methods.items():
+        public = key[1].startswith("/health")
+        assert method["AuthorizationType"] == ("NONE" if public else "AWS_IAM"), key
+        assert method["Integration"]["Type"] == "AWS_PROXY"
+        assert method["OperationName"] == expected[key].operation_id
+
+
+def test_create_validates_its_body_against_the_model_and_requires_an_idempotency_key(
+    template: Template,
+) -> None:
+    create = _methods(template)[("POST", "/transactions")]
+    assert create["RequestModels"] == {
+        "application/json": {"Ref": next(iter(resources(template, "AWS::ApiGateway::Model")))}
+    }
+    assert create["RequestParameters"] == {"method.request.header.Idempotency-Key": True}
+    validator = resources(template, "AWS::ApiGateway::RequestValidator")[create["RequestValidatorId"]["Ref"]]
+    assert validator["Properties"]["ValidateRequestBody"] is True
+    (model,) = resources(template, "AWS::ApiGateway::Model").values()
+    assert model["Properties"]["Schema"] == draft4(MODELS["CreateTransaction"])
+    assert model["Properties"]["Schema"]["$schema"] == DRAFT4
+
+
+def test_listing_declares_its_query_parameters(template: Template) -> None:
+    listing = _methods(template)[("GET", "/customers/{customer_id}/transactions")]
+    assert listing["RequestParameters"] == {
+        "method.request.querystring.limit": False,
+        "method.request.querystring.cursor": False,
+        "method.request.path.customer_id": True,
+    }
+
+
+def test_stage_throttles_traces_and_writes_json_access_logs_to_an_encrypted_group(template: Template) -> None:
+    (stage,) = resources(template, "AWS::ApiGateway::Stage").values()
+    properties = stage["Properties"]
+    assert properties["TracingEnabled"] is True
+    (settings,) = properties["MethodSettings"]
+    assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (100, 200)
+    assert settings["LoggingLevel"] == "ERROR"
+    assert settings["DataTraceEnabled"] is False
+    assert json.loads(properties["AccessLogSetting"]["Format"]) == ACCESS_LOG_FIELDS
+    destination = flatten_reference(properties["AccessLogSetting"]["DestinationArn"])
+    (log_group,) = [g for k, g in resources(template, "AWS::Logs::LogGroup").items() if k in destination]
+    assert not destination.endswith(":*")
+    assert log_group["Properties"]["KmsKeyId"] == KEY
+    assert log_group["Properties"]["RetentionInDays"] == 365
+
+
+def test_api_is_regional_and_keeps_its_default_endpoint_without_a_domain(template: Template) -> None:
+    (api,) = resources(template, "AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    assert api["Properties"].get("DisableExecuteApiEndpoint", False) is False
+    template.resource_count_is("AWS::ApiGateway::DomainName", 0)
+
+
+def test_web_acl_has_the_managed_groups_a_rate_rule_and_a_body_size_rule(template: Template) -> None:
+    (acl,) = resources(template, "AWS::WAFv2::WebACL").values()
+    rules = {rule["Name"]: rule for rule in acl["Properties"]["Rules"]}
+    assert set(MANAGED_RULE_GROUPS) <= set(rules)
+    for group in MANAGED_RULE_GROUPS:
+        assert rules[group]["Statement"]["ManagedRuleGroupStatement"] == {"VendorName": "AWS", "Name": group}
+    rate = rules["RateLimitPerIp"]["Statement"]["RateBasedStatement"]
+    assert (rate["Limit"], rate["AggregateKeyType"]) == (1000, "IP")
+    size = rules["BodyTooLarge"]["Statement"]["SizeConstraintStatement"]
+    assert (size["ComparisonOperator"], size["Size"]) == ("GT", 8192)
+    assert size["FieldToMatch"] == {"Body": {"OversizeHandling": "MATCH"}}
+    assert rules["BodyTooLarge"]["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 413
+    assert acl["Properties"]["Scope"] == "REGIONAL"
+
+
+def test_web_acl_is_associated_with_the_stage_this_api_deploys(template: Template) -> None:
+    (stage_id,) = resources(template, "AWS::ApiGateway::Stage")
+    (api_id,) = resources(template, "AWS::ApiGateway::RestApi")
+    (association,) = resources(template, "AWS::WAFv2::WebACLAssociation").values()
+    arn_parts = association["Properties"]["ResourceArn"]["Fn::Join"][1]
+    # Refs to the stage and the API: the association targets them and is created after them.
+    assert {"Ref": stage_id} in arn_parts
+    assert {"Ref": api_id} in arn_parts
+    (acl_id,) = resources(template, "AWS::WAFv2::WebACL")
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+
+
+def test_waf_logs_go_to_an_encrypted_aws_waf_logs_group_without_credentials(template: Template) -> None:
+    (logging,) = resources(template, "AWS::WAFv2::LoggingConfiguration").values()
+    names = [f["SingleHeader"]["Name"] for f in logging["Properties"]["RedactedFields"]]
+    assert names == ["authorization", "x-amz-security-token"]
+    template.has_resource_properties(
+        "AWS::Logs::LogGroup", {"LogGroupName": "aws-waf-logs-strongroom-api", "KmsKeyId": KEY}
+    )
+
+
+def test_gateway_errors_are_problem_details(template: Template) -> None:
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()
+    }
+    body = responses["BAD_REQUEST_BODY"]
+    assert body["StatusCode"] == "422"
+    assert (
+        '"type":"https://strongroom.dev/problems/validation-error"'
+        in body["ResponseTemplates"]["application/problem+json"]
+    )
+    assert responses["BAD_REQUEST_PARAMETERS"]["StatusCode"] == "400"
+    assert responses["ACCESS_DENIED"]["StatusCode"] == "403"
+    assert body["ResponseParameters"]["gatewayresponse.header.X-Content-Type-Options"] == "'nosniff'"
+
+
+def test_a_custom_domain_requires_tls_12_and_disables_the_default_endpoint() -> None:
+    template = stack_template(
+        lambda stack: _api(stack, domain=ApiDomain("api.eu-west-1.example.com", CERTIFICATE))
+    )
+    template.has_resource_properties(
+        "AWS::ApiGateway::DomainName",
+        {
+            "DomainName": "api.eu-west-1.example.com",
+            "SecurityPolicy": "TLS_1_2",
+            "RegionalCertificateArn": CERTIFICATE,
+        },
+    )
+    template.has_resource_properties("AWS::ApiGateway::RestApi", {"DisableExecuteApiEndpoint": True})
+    template.resource_count_is("AWS::ApiGateway::BasePathMapping", 1)
+
+
+def test_invalid_props_fail_once_with_every_problem() -> None:
+    public_write = Operation(
+        "POST", "/payouts", "createPayout", "x", 201, "Payout", request="Payout", authorized=False
+    )
+    with pytest.raises(PropsError) as error:
+        stack_template(
+            lambda stack: _api(
+                stack,
+                operations=[*OPERATIONS, public_write],
+                throttle_burst=10,
+                max_body_bytes=10,
+                api_props={"deploy": False},
+            )
+        )
+    problems = error.value.problems
+    expected = [
+        "needs model 'Payout'",
+        "is unauthenticated",
+        "throttle_burst",
+        "max_body_bytes 10",
+        "api_props.deploy",
+    ]
+    for fragment in expected:
+        assert any(fragment in p for p in problems), fragment
+    assert len(problems) == len(expected)

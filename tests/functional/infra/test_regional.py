@@ -1,0 +1,174 @@
+"""The synthesized Regional stacks: what the API function is told, what only the primary holds, alarms."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from strongroom import constants as env
+from strongroom.constants import ENV_CURSOR_SECRET_ID
+from strongroom.infra.constructs.observability import RUNBOOKS
+
+from .conftest import REPO
+
+PRIMARY, SECONDARY = "strongroom-eu-west-1", "strongroom-eu-central-1"
+
+
+def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def _api_function(template: dict[str, Any]) -> dict[str, Any]:
+    (function,) = [
+        f["Properties"]
+        for f in _of_type(template, "AWS::Lambda::Function").values()
+        if f["Properties"].get("FunctionName") == "strongroom-api"
+    ]
+    return function
+
+
+@pytest.fixture(scope="module")
+def templates(synthesized: Any) -> dict[str, dict[str, Any]]:
+    return {s.name: synthesized.template(s.name) for s in synthesized.stacks}
+
+
+@pytest.mark.parametrize("stack", [PRIMARY, SECONDARY])
+def test_api_function_is_told_its_table_key_and_secret_but_not_the_secret_itself(
+    templates: dict[str, dict[str, Any]], stack: str
+) -> None:
+    function = _api_function(templates[stack])
+    variables = function["Environment"]["Variables"]
+    assert function["Handler"] == "strongroom.runtime.api.handler"
+    assert variables[env.ENV_TRANSACTIONS_TABLE] == "strongroom-transactions"
+    assert variables[ENV_CURSOR_SECRET_ID] == "strongroom/api/cursor-secret"
+    assert env.ENV_CURSOR_SECRET not in variables
+    assert variables["AWS_STS_REGIONAL_ENDPOINTS"] == "regional"
+    assert variables[env.ENV_SERVICE_NAME] == "strongroom-api"
+    assert variables[env.ENV_METRICS_NAMESPACE] == "Strongroom"
+    assert variables[env.ENV_TRACING] == "false"
+    assert variables[env.ENV_MAX_BODY_BYTES] == "8192"
+    assert "Fn::GetStackOutput" in variables[env.ENV_DATA_KEY_ID]  # the Region's own data key
+    assert function["MemorySize"] == 512
+    assert function["Timeout"] == 10
+    assert function["ReservedConcurrentExecutions"] == 50
+
+
+def test_code_is_the_bundle_asset(synthesized: Any, templates: dict[str, dict[str, Any]]) -> None:
+    function = _api_function(templates[PRIMARY])
+    key = function["Code"]["S3Key"]
+    asset_hash = key.removesuffix(".zip")
+    staged = synthesized.outdir / f"asset.{asset_hash}"
+    assert (staged / "strongroom" / "runtime" / "api.py").is_file()
+    assert (staged / "boto3").is_dir()
+    assert not (staged / "strongroom" / "infra").exists()
+
+
+def test_only_the_primary_declares_the_global_tables_and_the_secret(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    assert len(_of_type(templates[PRIMARY], "AWS::DynamoDB::GlobalTable")) == 2
+    assert _of_type(templates[SECONDARY], "AWS::DynamoDB::GlobalTable") == {}
+    assert _of_type(templates[SECONDARY], "AWS::SecretsManager::Secret") == {}
+    (secret,) = _of_type(templates[PRIMARY], "AWS::SecretsManager::Secret").values()
+    (replica,) = secret["Properties"]["ReplicaRegions"]
+    assert replica["Region"] == "eu-central-1"
+    assert ":kms:eu-central-1:" in str(replica["KmsKeyId"])
+    assert "alias/strongroom/data" in str(replica["KmsKeyId"])
+
+
+def test_replica_keys_are_the_other_regions_data_keys(templates: dict[str, dict[str, Any]]) -> None:
+    for table in _of_type(templates[PRIMARY], "AWS::DynamoDB::GlobalTable").values():
+        keys = {
+            r["Region"]: str(r["SSESpecification"]["KMSMasterKeyId"]) for r in table["Properties"]["Replicas"]
+        }
+        assert "alias/strongroom/data" in keys["eu-central-1"]
+        assert ":kms:eu-central-1:" in keys["eu-central-1"]
+        assert "strongroom-keys-eu-west-1" in keys["eu-west-1"]  # the primary's own key stack
+
+
+@pytest.mark.parametrize("stack", [PRIMARY, SECONDARY])
+def test_every_log_group_is_encrypted_and_kept_at_least_a_year(
+    templates: dict[str, dict[str, Any]], stack: str
+) -> None:
+    groups = _of_type(templates[stack], "AWS::Logs::LogGroup")
+    assert len(groups) == 5  # flow logs, function, API access, API execution, WAF
+    for group in groups.values():
+        assert "KmsKeyId" in group["Properties"]
+        assert group["Properties"]["RetentionInDays"] >= 365
+
+
+@pytest.mark.parametrize("stack", [PRIMARY, SECONDARY])
+def test_alarms_notify_the_encrypted_topic_and_link_a_runbook_that_exists(
+    templates: dict[str, dict[str, Any]], stack: str
+) -> None:
+    template = templates[stack]
+    (topic_id, topic) = next(iter(_of_type(template, "AWS::SNS::Topic").items()))
+    assert "KmsMasterKeyId" in topic["Properties"]
+    alarms = _of_type(template, "AWS::CloudWatch::Alarm")
+    linked = set()
+    for alarm in alarms.values():
+        properties = alarm["Properties"]
+        assert properties["AlarmActions"] == [{"Ref": topic_id}]
+        assert properties["OKActions"] == [{"Ref": topic_id}]
+        match = re.search(r"Runbook: (docs/runbooks/[a-z0-9-]+\.md)", properties["AlarmDescription"])
+        assert match, properties["AlarmDescription"]
+        assert (REPO / match.group(1)).is_file(), match.group(1)
+        linked.add(match.group(1))
+    names = {a["Properties"]["AlarmName"] for a in alarms.values()}
+    region = "eu-west-1" if stack == PRIMARY else "eu-central-1"
+    peer = "eu-central-1" if stack == PRIMARY else "eu-west-1"
+    assert {
+        f"strongroom-{region}-api-errors",
+        f"strongroom-{region}-api-throttles",
+        f"strongroom-{region}-api-duration-p99",
+        f"strongroom-{region}-api-5xx-rate",
+        f"strongroom-{region}-api-4xx-rate",
+        f"strongroom-{region}-api-latency-p99",
+        f"strongroom-{region}-transactions-throttles",
+        f"strongroom-{region}-audit-throttles",
+        f"strongroom-{region}-audit-replication-to-{peer}",  # the MREC audit table only
+    } == names
+    template_dashboards = _of_type(template, "AWS::CloudWatch::Dashboard")
+    assert len(template_dashboards) == 1
+
+
+def test_every_runbook_has_real_content() -> None:
+    for name in RUNBOOKS:
+        text = (REPO / "docs" / "runbooks" / f"{name}.md").read_text()
+        assert text.startswith("# "), name
+        for section in ("## What it means", "## First five minutes", "## Causes and fixes"):
+            assert section in text, f"{name}.md lacks {section}"
+        assert len(text.split()) > 150, f"{name}.md is too thin to act on"
+
+
+def test_the_web_acl_protects_the_real_stage(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates[PRIMARY]
+    (stage_id,) = _of_type(template, "AWS::ApiGateway::Stage")
+    (association,) = _of_type(template, "AWS::WAFv2::WebACLAssociation").values()
+    assert {"Ref": stage_id} in association["Properties"]["ResourceArn"]["Fn::Join"][1]
+
+
+def test_a_custom_domain_comes_from_context_per_region() -> None:
+    from strongroom.infra.app import build_app  # noqa: PLC0415
+    from strongroom.infra.stacks.regional import RegionalStack  # noqa: PLC0415
+
+    certificate = "arn:aws:acm:eu-west-1:111111111111:certificate/11111111-2222-3333-4444-555555555555"
+    app = build_app(
+        compliance=False,
+        context={
+            "strongroom:api-domain:eu-west-1": "api.eu-west-1.example.com",
+            "strongroom:api-certificate:eu-west-1": certificate,
+        },
+    )
+    stacks = {s.node.id: s for s in app.node.children if isinstance(s, RegionalStack)}
+    assert stacks[PRIMARY].api.domain is not None
+    assert stacks[SECONDARY].api.domain is None
+
+
+def test_half_a_custom_domain_is_refused() -> None:
+    from strongroom.infra.app import build_app  # noqa: PLC0415
+
+    with pytest.raises(ValueError, match="give both strongroom:api-domain:eu-west-1"):
+        build_app(compliance=False, context={"strongroom:api-domain:eu-west-1": "api.example.com"})
