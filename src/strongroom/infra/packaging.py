@@ -12,6 +12,7 @@ platform and rewrites ``requirements/lambda.lock``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -53,10 +54,21 @@ Installer = Callable[[Path, Path], None]
 LAMBDA_PYTHON = "python3.13"
 
 
+@functools.cache
 def bytecode_compiler() -> Path | None:
-    """A CPython 3.13 to compile the bundle's bytecode with: $STRONGROOM_LAMBDA_PYTHON or python3.13."""
+    """A working CPython 3.13 to compile the bundle's bytecode with: $STRONGROOM_LAMBDA_PYTHON, else
+    python3.13 on PATH. Probed, not trusted by name: a version manager's shim may stand for nothing."""
     found = os.environ.get("STRONGROOM_LAMBDA_PYTHON") or shutil.which(LAMBDA_PYTHON)
-    return Path(found) if found else None
+    if not found:
+        return None
+    probe = "import sys, platform; print(platform.python_implementation(), sys.version_info[:2] == (3, 13))"
+    try:
+        answer = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            [found, "-c", probe], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return Path(found) if answer.returncode == 0 and answer.stdout.split() == ["CPython", "True"] else None
 
 
 def compile_bytecode(interpreter: Path, directory: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from strongroom.infra import packaging
 from strongroom.infra.packaging import LambdaBundle, repository_root
 
 RUNTIME_FILES = {
@@ -145,8 +146,12 @@ def test_the_lock_pins_exact_versions_with_hashes() -> None:
 def test_bytecode_is_compiled_when_a_compiler_is_given_and_changes_the_hash(bundle: LambdaBundle) -> None:
     # GIVEN the same sources, with and without an interpreter to compile bytecode with (this
     # machine's Python stands in for Lambda's python3.13: the mechanism is what is under test)
-    compiled = dataclasses.replace(bundle, compiler=Path(sys.executable))
-    plain = dataclasses.replace(bundle, compiler=None)
+    def install(lock_file: Path, target: Path) -> None:
+        (target / "dependency").mkdir(parents=True)
+        (target / "dependency" / "__init__.py").write_text("PINS = 1\n")
+
+    compiled = dataclasses.replace(bundle, compiler=Path(sys.executable), install=install)
+    plain = dataclasses.replace(bundle, compiler=None, install=install)
 
     # THEN what ships differs, and so does the asset hash
     assert compiled.asset_hash() != plain.asset_hash()
@@ -154,3 +159,25 @@ def test_bytecode_is_compiled_when_a_compiler_is_given_and_changes_the_hash(bund
     assert list(built.rglob("*.pyc"))
     assert json.loads((built / "strongroom-bundle.json").read_text())["bytecode"] is True
     assert not list(plain.build().rglob("*.pyc"))
+
+
+@pytest.mark.parametrize(
+    ("script", "usable"),
+    [
+        ("exit 127", False),  # a version manager's shim with no such version behind it
+        ("echo CPython False", False),  # some other Python
+        ("echo CPython True", True),
+    ],
+)
+def test_the_bytecode_compiler_is_probed_not_trusted_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, usable: bool
+) -> None:
+    fake = tmp_path / "python3.13"
+    fake.write_text(f"#!/bin/sh\n{script}\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("STRONGROOM_LAMBDA_PYTHON", str(fake))
+    packaging.bytecode_compiler.cache_clear()
+    try:
+        assert packaging.bytecode_compiler() == (fake if usable else None)
+    finally:
+        packaging.bytecode_compiler.cache_clear()
