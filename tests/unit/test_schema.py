@@ -48,11 +48,12 @@ def test_transactions_create_table_request() -> None:
     ]
 
 
-def test_audit_create_table_request_has_a_sort_key_and_no_index_or_stream() -> None:
+def test_audit_create_table_request_has_a_sort_key_no_index_and_the_replication_stream() -> None:
     request = create_table_request("a", AUDIT, KEY_ARN)
     assert request["KeySchema"] == [
         {"AttributeName": "pk", "KeyType": "HASH"},
         {"AttributeName": "sk", "KeyType": "RANGE"},
     ]
     assert "GlobalSecondaryIndexes" not in request
-    assert "StreamSpecification" not in request
+    # MREC global tables replicate through the stream, so it is part of the one definition
+    assert request["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}

@@ -77,15 +77,13 @@ def compile_bytecode(interpreter: Path, directory: Path) -> None:
     subprocess.run([*command, str(directory)], check=True)  # noqa: S603 - fixed argv, no shell
 
 
+_PIP_INSTALL = (sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check")
+
+
 def pip_install(lock_file: Path, target: Path) -> None:
     """Install exactly the locked wheels for the Lambda platform into ``target`` (pip's cache is reused)."""
     command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
+        *_PIP_INSTALL,
         "--no-deps",
         "--require-hashes",
         "--no-compile",
@@ -182,12 +180,7 @@ def write_lock(requirements_in: Path, lock_file: Path) -> list[str]:
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.json"
         command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
+            *_PIP_INSTALL,
             "--dry-run",
             "--ignore-installed",
             "--report",

@@ -146,23 +146,14 @@ def running_platform(
             "regions": {},
         }
         for name, region_port in zip(regions, ports, strict=True):
+            session = boto3.session.Session(
+                aws_access_key_id=_PROVISIONER, aws_secret_access_key=_PROVISIONER, region_name=name
+            )
             provisioned = provision_region(
                 config,
                 name,
-                dynamodb=boto3.client(
-                    "dynamodb",
-                    name,
-                    endpoint_url=emu.endpoint,
-                    aws_access_key_id=_PROVISIONER,
-                    aws_secret_access_key=_PROVISIONER,
-                ),
-                kms_client=boto3.client(
-                    "kms",
-                    name,
-                    endpoint_url=emu.endpoint,
-                    aws_access_key_id=_PROVISIONER,
-                    aws_secret_access_key=_PROVISIONER,
-                ),
+                dynamodb=session.client("dynamodb", endpoint_url=emu.endpoint),
+                kms_client=session.client("kms", endpoint_url=emu.endpoint),
             )
             pool = FunctionPool(
                 "strongroom-api",
