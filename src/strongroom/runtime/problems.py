@@ -42,9 +42,11 @@ VALIDATION_ERROR = ProblemType("validation-error", "The request has invalid fiel
 IDEMPOTENCY_KEY_REUSED = ProblemType(
     "idempotency-key-reused", "The Idempotency-Key was already used with a different request", 422
 )
+TOO_MANY_REQUESTS = ProblemType("too-many-requests", "Too many requests; retry later", 429)
 INTERNAL_ERROR = ProblemType("internal-error", "The server failed to handle the request", 500)
 BAD_GATEWAY = ProblemType("bad-gateway", "The function returned an invalid response", 502)
 SERVICE_UNAVAILABLE = ProblemType("service-unavailable", "A dependency is unavailable; retry later", 503)
+GATEWAY_TIMEOUT = ProblemType("gateway-timeout", "The function did not answer in time; retry later", 504)
 
 CATALOGUE: tuple[ProblemType, ...] = (
     MALFORMED_REQUEST,
@@ -59,9 +61,11 @@ CATALOGUE: tuple[ProblemType, ...] = (
     UNSUPPORTED_MEDIA_TYPE,
     VALIDATION_ERROR,
     IDEMPOTENCY_KEY_REUSED,
+    TOO_MANY_REQUESTS,
     INTERNAL_ERROR,
     BAD_GATEWAY,
     SERVICE_UNAVAILABLE,
+    GATEWAY_TIMEOUT,
 )
 
 

@@ -434,6 +434,16 @@ class TransactionApi(Construct):
             apigw.ResponseType.ACCESS_DENIED: (problem_types.FORBIDDEN, message),
             apigw.ResponseType.INVALID_SIGNATURE: (problem_types.FORBIDDEN, message),
             apigw.ResponseType.EXPIRED_TOKEN: (problem_types.FORBIDDEN, message),
+            apigw.ResponseType.WAF_FILTERED: (
+                problem_types.FORBIDDEN,
+                '"blocked by the web application firewall"',
+            ),
+            apigw.ResponseType.REQUEST_TOO_LARGE: (problem_types.PAYLOAD_TOO_LARGE, message),
+            apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE: (problem_types.UNSUPPORTED_MEDIA_TYPE, message),
+            apigw.ResponseType.THROTTLED: (problem_types.TOO_MANY_REQUESTS, message),
+            apigw.ResponseType.QUOTA_EXCEEDED: (problem_types.TOO_MANY_REQUESTS, message),
+            apigw.ResponseType.INTEGRATION_FAILURE: (problem_types.BAD_GATEWAY, message),
+            apigw.ResponseType.INTEGRATION_TIMEOUT: (problem_types.GATEWAY_TIMEOUT, message),
         }
         headers = {name: f"'{value}'" for name, value in SECURITY_HEADERS.items()}
         for response_type, (problem, detail) in responses.items():
