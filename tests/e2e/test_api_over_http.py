@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from strongroom.local.client import HttpReply, SignedClient
+from strongroom.local.gateway import CALLER_ARN
 from strongroom.local.sigv4 import Credentials
+from strongroom.runtime.domain import transaction_id_for
 from tests.e2e.conftest import CREDENTIALS, Platform, txn_body
 
 PROBLEM_BASE = "https://strongroom.dev/problems/"
@@ -42,13 +44,18 @@ def assert_problem(reply: HttpReply, status: int, slug: str) -> dict[str, object
 
 
 def test_signed_create_returns_201_with_the_transaction(api: SignedClient) -> None:
-    reply = api.request("POST", "/transactions", txn_body(amount="99.5"), headers={"Idempotency-Key": key()})
+    idempotency_key = key()
+    reply = api.request(
+        "POST", "/transactions", txn_body(amount="99.5"), headers={"Idempotency-Key": idempotency_key}
+    )
 
     assert reply.status == 201
     body = reply.json()
     assert re.fullmatch(r"txn_[a-z2-7]{26}", body["id"])
     assert body["amount"] == "99.50"
     assert reply.headers["Location"] == f"/transactions/{body['id']}"
+    caller = CALLER_ARN.format(access_key=CREDENTIALS.access_key_id)
+    assert body["id"] == transaction_id_for(caller, idempotency_key)
     assert api.request("GET", reply.headers["Location"]).json() == body
 
 
@@ -122,8 +129,9 @@ def test_bad_bodies_get_problem_json_and_write_nothing(
     problem = assert_problem(reply, status, slug)
     if slug == "validation-error":
         assert problem["errors"]
-    listing = api.request("GET", "/customers/cust-e2e-bad/transactions")
-    assert listing.json()["items"] == []
+    # the transaction this key would have created does not exist
+    caller = CALLER_ARN.format(access_key=CREDENTIALS.access_key_id)
+    assert items_with_id(platform, transaction_id_for(caller, idempotency_key)) == []
 
 
 def test_unsigned_requests_are_forbidden(api: SignedClient) -> None:
