@@ -12,12 +12,13 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from strongroom.config import ConfigError, load_config
+from strongroom.config import load_config
+from strongroom.errors import UserError
 
 EXIT_USAGE = 2
 
 
-class CliError(Exception):
+class CliError(UserError):
     """An expected failure: the message says what was wrong and what to do."""
 
 
@@ -97,18 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)
-    except (ConfigError, CliError) as exc:
+    except (UserError, FileNotFoundError) as exc:
         print(f"strongroom {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except Exception as exc:
-        # Expected start-up failures of the local mode carry their own advice.
-        from strongroom.local.emulator import EmulatorError  # noqa: PLC0415
-        from strongroom.local.up import UpError  # noqa: PLC0415
-
-        if isinstance(exc, UpError | EmulatorError | FileNotFoundError):
-            print(f"strongroom {args.command}: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        raise
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from strongroom import constants as env
+from strongroom.errors import UserError
 
 Consistency = Literal["strong", "eventual"]
 CONSISTENCY_MODES: tuple[Consistency, ...] = ("strong", "eventual")
@@ -33,7 +34,7 @@ DEFAULT_REGIONS = ("eu-west-1", "eu-central-1")
 DEFAULT_CIDRS = {"eu-west-1": "10.1.0.0/16", "eu-central-1": "10.5.0.0/16"}
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """One or more settings are invalid; each line names the setting and how to set it."""
 
     def __init__(self, problems: list[str]) -> None:

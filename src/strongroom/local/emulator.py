@@ -19,10 +19,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from strongroom.errors import UserError
+
 LOOPBACK = "127.0.0.1"
 
 
-class EmulatorError(RuntimeError):
+class EmulatorError(UserError):
     pass
 
 

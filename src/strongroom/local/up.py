@@ -20,6 +20,7 @@ import boto3
 
 from strongroom import constants as env
 from strongroom.config import PlatformConfig
+from strongroom.errors import UserError
 from strongroom.local import emulator
 from strongroom.local.client import STATE_FILE, state_dir
 from strongroom.local.functions import FunctionPool
@@ -33,7 +34,7 @@ _FUNCTION_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local-function", "AWS_SECRET_ACCE
 _PROVISIONER = "local-provisioner"
 
 
-class UpError(RuntimeError):
+class UpError(UserError):
     """An expected failure to start, with what to do about it."""
 
 
