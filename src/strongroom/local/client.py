@@ -5,13 +5,15 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from strongroom import constants as env
-from strongroom.local.sigv4 import Credentials, sign
+from strongroom.local.sigv4 import Credentials, Headers, sign
 
 STATE_FILE = "local.json"
 
@@ -44,17 +46,20 @@ class SignedClient:
         path: str,
         body: Any = None,
         *,
-        headers: dict[str, str] | None = None,
+        headers: Headers | None = None,
         raw: bytes | None = None,
     ) -> HttpReply:
+        """Send one request; ``headers`` may be (name, value) pairs to repeat a header."""
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
-        all_headers = {"Content-Type": "application/json", **(headers or {})} if data else dict(headers or {})
+        given = list(headers.items() if isinstance(headers, Mapping) else headers or [])
+        if data and not any(name.lower() == "content-type" for name, _ in given):
+            given.insert(0, ("Content-Type", "application/json"))
         url = self.base_url + path
         if self.credentials is not None:
-            all_headers = sign(
+            given = sign(
                 method=method,
                 url=url,
-                headers=all_headers,
+                headers=given,
                 body=data,
                 credentials=self.credentials,
                 region=self.region,
@@ -64,7 +69,15 @@ class SignedClient:
             parts.hostname or "127.0.0.1", parts.port, timeout=self.timeout
         )
         try:
-            connection.request(method, path, body=data or None, headers=all_headers)
+            connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            if not any(name.lower() == "host" for name, _ in given):
+                connection.putheader("Host", parts.netloc)
+            for name, value in given:
+                connection.putheader(name, value)
+            sends_length = any(name.lower() == "content-length" for name, _ in given)
+            if not sends_length and (data or method.upper() in {"POST", "PUT", "PATCH"}):
+                connection.putheader("Content-Length", str(len(data)))
+            connection.endheaders(data or None)
             response = connection.getresponse()
             return HttpReply(response.status, {k: v for k, v in response.getheaders()}, response.read())
         finally:
@@ -85,8 +98,43 @@ def read_state(directory: str | os.PathLike[str] | None = None) -> dict[str, Any
     return document
 
 
+def static_credentials(state: Mapping[str, Any]) -> Credentials:
+    """The long-term local credentials (an IAM user's) from a local.json document."""
+    return Credentials(state["credentials"]["accessKeyId"], state["credentials"]["secretAccessKey"])
+
+
 def clients(directory: str | os.PathLike[str] | None = None) -> dict[str, SignedClient]:
     """A signed client per Region of the running platform, from its local.json."""
     state = read_state(directory)
-    credentials = Credentials(state["credentials"]["accessKeyId"], state["credentials"]["secretAccessKey"])
+    credentials = static_credentials(state)
     return {name: SignedClient(region["url"], name, credentials) for name, region in state["regions"].items()}
+
+
+def assume_caller_role(
+    state: Mapping[str, Any], session_name: str | None = None, *, duration_seconds: int = 900
+) -> Credentials:
+    """Temporary credentials for a new session of the local caller role (``callerRole`` in
+    local.json), from the emulator's STS, signed for with the static local credentials."""
+    import boto3  # noqa: PLC0415 - only callers of this helper pay for boto3's import
+
+    static = static_credentials(state)
+    sts = boto3.session.Session(
+        aws_access_key_id=static.access_key_id,
+        aws_secret_access_key=static.secret_access_key,
+        region_name=next(iter(state["regions"])),
+    ).client("sts", endpoint_url=state["emulator"])
+    issued = sts.assume_role(
+        RoleArn=state["callerRole"],
+        RoleSessionName=session_name or f"local-{uuid.uuid4().hex[:12]}",
+        DurationSeconds=duration_seconds,
+    )["Credentials"]
+    return Credentials(issued["AccessKeyId"], issued["SecretAccessKey"], issued["SessionToken"])
+
+
+def session_client(
+    state: Mapping[str, Any], region: str | None = None, session_name: str | None = None
+) -> SignedClient:
+    """A client for ``region`` (the first if None) signing with a fresh AssumeRole session of the
+    caller role: what an SDK on AWS compute signs with. Each call is a new session."""
+    name = region or next(iter(state["regions"]))
+    return SignedClient(state["regions"][name]["url"], name, assume_caller_role(state, session_name))

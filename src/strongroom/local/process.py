@@ -49,6 +49,7 @@ def start_platform_process(
 ) -> PlatformProcess:
     """Start `strongroom up ARGS` with its state and log under ``workdir``; return once it serves."""
     state_dir, log = workdir / "state", workdir / "up.log"
+    workdir.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as sink:
         process = subprocess.Popen(  # noqa: S603 - our own CLI
             [sys.executable, "-m", "strongroom", "up", *args],

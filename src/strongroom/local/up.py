@@ -24,14 +24,16 @@ from strongroom.errors import UserError
 from strongroom.local import emulator
 from strongroom.local.client import STATE_FILE, state_dir
 from strongroom.local.functions import FunctionPool
-from strongroom.local.gateway import Gateway
+from strongroom.local.gateway import CALLER_ARN, Gateway, Principals
 from strongroom.local.provision import ProvisionedRegion, new_cursor_secret, provision_region
 from strongroom.local.sigv4 import Credentials
+from strongroom.runtime import problems
 
 DEFAULT_PORT = 8080
 # What the functions authenticate to the emulator with: their "execution role", not the API caller's.
 _FUNCTION_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local-function", "AWS_SECRET_ACCESS_KEY": "local-function"}
 _PROVISIONER = "local-provisioner"
+CALLER_ROLE_NAME = "strongroom-local-caller"
 
 
 class UpError(UserError):
@@ -74,8 +76,7 @@ def function_environment(
         env.ENV_DATA_KEY_ID: region.data_key_id,
         env.ENV_HEALTH_CANARY_CIPHERTEXT: region.health_canary_ciphertext,
         env.ENV_CURSOR_SECRET: cursor_secret,
-        env.ENV_MAX_BODY_BYTES: str(config.api.max_body_bytes),
-        env.ENV_PAGE_SIZE_MAX: str(config.api.page_size_max),
+        **config.function_environment(),
         env.ENV_TRACING: "true",
         env.ENV_SERVICE_NAME: "strongroom-api",
     }
@@ -104,13 +105,50 @@ def _check_ports(ports: list[int]) -> None:
             )
 
 
+def create_caller_role(endpoint: str, region: str) -> str:
+    """The role callers may assume for temporary credentials (as SDKs on AWS compute usually sign);
+    its trust policy names the local user the static credentials stand for. Returns its ARN."""
+    iam = boto3.session.Session(
+        aws_access_key_id=_PROVISIONER, aws_secret_access_key=_PROVISIONER, region_name=region
+    ).client("iam", endpoint_url=endpoint)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": CALLER_ARN}, "Action": "sts:AssumeRole"}],
+    }
+    invoke = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "execute-api:Invoke",
+                "Resource": f"arn:aws:execute-api:*:{emulator.ACCOUNT_ID}:*",
+            }
+        ],
+    }
+    role = iam.create_role(
+        RoleName=CALLER_ROLE_NAME,
+        AssumeRolePolicyDocument=json.dumps(trust),
+        Description="Strongroom local mode: callers of the local API with temporary credentials",
+    )["Role"]
+    iam.put_role_policy(RoleName=CALLER_ROLE_NAME, PolicyName="invoke-api", PolicyDocument=json.dumps(invoke))
+    return str(role["Arn"])
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``path`` readable by its owner only from its creation on (umask cannot widen 0o600),
+    and never into a file someone else may already hold open: O_EXCL after removing any leftover."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(descriptor, "w") as stream:
+        stream.write(text)
+
+
 @contextmanager
 def _state_file(directory: Path, document: dict[str, Any]) -> Iterator[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / STATE_FILE
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(document, indent=2))
-    os.chmod(temporary, 0o600)  # it holds the local secret key
+    _write_private(temporary, json.dumps(document, indent=2))  # it holds the local secret key
     temporary.replace(path)
     try:
         yield path
@@ -132,6 +170,8 @@ def running_platform(
     """Start everything; yield the state document (as written to local.json); stop everything on exit."""
     ports = [port + i for i in range(len(regions))]
     _check_ports(ports)
+    # The gateway's own problems use the same type base as the functions'.
+    problems.set_problem_type_base(config.problem_type_base)
     with ExitStack() as stack:
         say("starting the embedded AWS emulator (moto) …")
         emu = stack.enter_context(emulator.start())
@@ -143,9 +183,11 @@ def running_platform(
                 "accessKeyId": credentials.access_key_id,
                 "secretAccessKey": credentials.secret_access_key,
             },
+            "callerRole": create_caller_role(emu.endpoint, regions[0]),
             "consistency": config.consistency,
             "regions": {},
         }
+        principals = Principals(credentials, emu.endpoint)
         for name, region_port in zip(regions, ports, strict=True):
             session = boto3.session.Session(
                 aws_access_key_id=_PROVISIONER, aws_secret_access_key=_PROVISIONER, region_name=name
@@ -160,12 +202,13 @@ def running_platform(
                 "strongroom-api",
                 function_environment(config, provisioned, emu.endpoint, cursor_secret),
                 concurrency,
+                timeout=config.api_function.timeout_seconds,
             )
             stack.callback(pool.close)
             pool.warm()
             try:
                 gateway = Gateway(
-                    (emulator.LOOPBACK, region_port), region=name, function=pool, credentials=credentials
+                    (emulator.LOOPBACK, region_port), region=name, function=pool, principals=principals
                 )
             except OSError as exc:
                 raise UpError(f"cannot listen on {emulator.LOOPBACK}:{region_port}: {exc.strerror}") from None
@@ -192,6 +235,7 @@ def _banner(state: dict[str, Any], credentials: Credentials, state_path: Path) -
         *(f"  API {name:<14} {region['url']}" for name, region in state["regions"].items()),
         f"  access key id:     {credentials.access_key_id}",
         f"  secret access key: {credentials.secret_access_key}",
+        f"  caller role:       {state['callerRole']} (AssumeRole it at the emulator for temporary keys)",
         f"  state file:        {state_path}",
         "",
         "Create a transaction (SigV4-signed, as IAM authorization requires):",
