@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar
 
 from strongroom import constants as env
 from strongroom.errors import UserError
+from strongroom.runtime.problems import DEFAULT_PROBLEM_TYPE_BASE, checked_problem_type_base
 
 Consistency = Literal["strong", "eventual"]
 CONSISTENCY_MODES: tuple[Consistency, ...] = ("strong", "eventual")
@@ -66,9 +67,13 @@ class HealthCheckConfig:
     failure_threshold: int = 3
     dns_ttl_seconds: int = 60
     client_retry_seconds: int = 30
+    # How long a function shares one deep-health result (docs/adr/0005): a flood of anonymous probes
+    # costs at most one canary write per execution environment per this many seconds.
+    deep_check_sharing_seconds: int = 5
 
     def detection_seconds(self) -> int:
-        return self.interval_seconds * self.failure_threshold
+        """Worst case from failure to unhealthy: a shared result can be this much older than the probe."""
+        return self.interval_seconds * self.failure_threshold + self.deep_check_sharing_seconds
 
     def rto_budget_seconds(self) -> int:
         """Worst-case time to move traffic: detect the failure, expire cached DNS, client retries."""
@@ -96,6 +101,9 @@ class ApiLimits:
     page_size_max: int = 100
     throttle_rate_per_second: int = 100
     throttle_burst: int = 200
+    # /health* only: public, so capped apart from the money routes (TransactionApi explains the numbers).
+    health_throttle_rate_per_second: int = 10
+    health_throttle_burst: int = 20
     waf_requests_per_ip_per_5min: int = 1000  # WAF rate-based rule: more from one address is blocked
 
 
@@ -159,6 +167,8 @@ class PlatformConfig:
     api: ApiLimits = field(default_factory=ApiLimits)
     api_function: FunctionLimits = field(default_factory=FunctionLimits)
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
+    # Each problem's `type` is this base + slug (docs/adr/0017-problem-type-uris-that-cannot-be-hijacked.md)
+    problem_type_base: str = DEFAULT_PROBLEM_TYPE_BASE
 
     @property
     def primary_region(self) -> RegionConfig:
@@ -172,6 +182,16 @@ class PlatformConfig:
         raise ConfigError(
             [f"region {name!r} is not configured (configured: {configured}); set {env.ENV_REGIONS}"]
         )
+
+    def function_environment(self) -> dict[str, str]:
+        """What every API function is told by the configuration, deployed or local. Whoever creates the
+        function adds the resources' names and ``constants.FUNCTION_ENVIRONMENT``."""
+        return {
+            env.ENV_MAX_BODY_BYTES: str(self.api.max_body_bytes),
+            env.ENV_PAGE_SIZE_MAX: str(self.api.page_size_max),
+            env.ENV_PROBLEM_TYPE_BASE: self.problem_type_base,
+            env.ENV_DEEP_HEALTH_INTERVAL: str(self.health_check.deep_check_sharing_seconds),
+        }
 
     def rpo_seconds(self) -> float:
         """The data loss a Region failure can cause: zero under MRSC, the replication lag under MREC."""
@@ -328,6 +348,9 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
         ),
         dns_ttl_seconds=r.get("dns_ttl_seconds", env.ENV_DNS_TTL, _int_in(0, 86400), 60),
         client_retry_seconds=r.get("client_retry_seconds", env.ENV_CLIENT_RETRY, _int_in(0, 600), 30),
+        deep_check_sharing_seconds=r.get(
+            "deep_check_sharing_seconds", env.ENV_DEEP_HEALTH_INTERVAL, _int_in(0, 30), 5
+        ),
     )
     resilience = ResiliencePolicy(
         rto_seconds=r.get("rto_seconds", env.ENV_RTO, _int_in(1, 7 * 86400), 300),
@@ -347,6 +370,9 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
         page_size_max=r.get("page_size_max", env.ENV_PAGE_SIZE_MAX, _int_in(1, 1000), 100),
     )
     lag = r.get("replication_lag_seconds", env.ENV_REPLICATION_LAG, _float_in(0.0, 3600.0), 1.0)
+    problem_type_base = r.get(
+        "problem_type_base", env.ENV_PROBLEM_TYPE_BASE, checked_problem_type_base, DEFAULT_PROBLEM_TYPE_BASE
+    )
 
     r.check(
         witness not in region_names,
@@ -381,4 +407,5 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
         resilience=resilience,
         retention=retention,
         api=limits,
+        problem_type_base=problem_type_base,
     )

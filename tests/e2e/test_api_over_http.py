@@ -17,7 +17,7 @@ from strongroom.local.sigv4 import Credentials
 from strongroom.runtime.domain import transaction_id_for
 from tests.e2e.conftest import CREDENTIALS, Platform, txn_body
 
-PROBLEM_BASE = "https://strongroom.dev/problems/"
+PROBLEM_BASE = "urn:strongroom:problem:"
 REPO = Path(__file__).resolve().parents[2]
 
 

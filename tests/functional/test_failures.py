@@ -11,6 +11,7 @@ from strongroom.local.provision import ProvisionedRegion
 from strongroom.runtime import api
 from strongroom.runtime.adapters.dynamodb import TransactionStore
 from tests.functional.conftest import (
+    PROBLEM_BASE,
     PYTHON_EXCEPTION_NAME,
     ApiClient,
     Reply,
@@ -153,4 +154,4 @@ def test_no_response_reveals_internals(client: ApiClient, provisioned: Provision
     for reply in replies:
         assert_reveals_nothing(reply, provisioned)
         if reply.status >= 400:
-            assert json.loads(reply.text)["type"].startswith("https://strongroom.dev/problems/")
+            assert json.loads(reply.text)["type"].startswith(PROBLEM_BASE)

@@ -56,6 +56,8 @@ def test_defaults_match_the_architecture() -> None:
     assert c.retention.log_days == 365
     assert c.api.max_body_bytes == 8192
     assert c.api.page_size_max == 100
+    assert (c.api.health_throttle_rate_per_second, c.api.health_throttle_burst) == (10, 20)
+    assert c.problem_type_base == "urn:strongroom:problem:"
 
 
 def test_default_regions_use_three_availability_zones() -> None:
@@ -76,8 +78,9 @@ def test_unknown_region_lookup_names_the_variable() -> None:
 
 def test_rto_budget_is_detection_plus_dns_ttl_plus_client_retry() -> None:
     c = config()
-    assert c.health_check.detection_seconds() == 30
-    assert c.health_check.rto_budget_seconds() == 30 + 60 + 30
+    # detection: three failed checks 10 s apart, on a result shared for up to 5 s
+    assert c.health_check.detection_seconds() == 30 + 5
+    assert c.health_check.rto_budget_seconds() == 35 + 60 + 30
 
 
 def test_rto_budget_follows_the_settings() -> None:
@@ -86,6 +89,7 @@ def test_rto_budget_follows_the_settings() -> None:
         health_check_failure_threshold=2,
         dns_ttl_seconds=0,
         client_retry_seconds=5,
+        deep_check_sharing_seconds=0,
     )
     assert c.health_check.rto_budget_seconds() == 30 * 2 + 0 + 5
 
@@ -157,6 +161,7 @@ def test_every_setting_is_read_from_its_environment_variable() -> None:
             env.ENV_HEALTH_FAILURE_THRESHOLD: "5",
             env.ENV_DNS_TTL: "15",
             env.ENV_CLIENT_RETRY: "10",
+            env.ENV_DEEP_HEALTH_INTERVAL: "2",
             env.ENV_RTO: "600",
             env.ENV_RPO: "5",
             env.ENV_REPLICATION_LAG: "0.5",
@@ -164,6 +169,7 @@ def test_every_setting_is_read_from_its_environment_variable() -> None:
             env.ENV_AUDIT_RETENTION_DAYS: "3653",
             env.ENV_MAX_BODY_BYTES: "4096",
             env.ENV_PAGE_SIZE_MAX: "50",
+            env.ENV_PROBLEM_TYPE_BASE: "https://docs.example.com/problems#",
         }
     )
     assert c.names.prefix == "vault"
@@ -171,11 +177,12 @@ def test_every_setting_is_read_from_its_environment_variable() -> None:
     assert c.region("eu-north-1").cidr == "10.9.0.0/16"
     assert c.witness_region == "eu-south-1"
     assert c.consistency == "eventual"
-    assert dataclasses.astuple(c.health_check)[1:] == (30, 5, 15, 10)
+    assert dataclasses.astuple(c.health_check)[1:] == (30, 5, 15, 10, 2)
     assert (c.resilience.rto_seconds, c.resilience.rpo_seconds) == (600, 5)
     assert c.replication_lag_seconds == 0.5
     assert (c.retention.log_days, c.retention.audit_days) == (731, 3653)
     assert (c.api.max_body_bytes, c.api.page_size_max) == (4096, 50)
+    assert c.problem_type_base == "https://docs.example.com/problems#"
 
 
 def test_environ_none_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -214,6 +221,9 @@ def test_environ_none_reads_the_process_environment(monkeypatch: pytest.MonkeyPa
         (env.ENV_NAME_PREFIX, "Strongroom", "name_prefix"),
         (env.ENV_REPLICATION_LAG, "soon", "replication_lag_seconds"),
         (env.ENV_MAX_BODY_BYTES, "10", "max_body_bytes"),
+        (env.ENV_PROBLEM_TYPE_BASE, "https://docs.example.com/problems", "problem_type_base"),
+        (env.ENV_PROBLEM_TYPE_BASE, "http://docs.example.com/problems/", "problem_type_base"),
+        (env.ENV_PROBLEM_TYPE_BASE, "problems/", "problem_type_base"),
     ],
 )
 def test_invalid_value_names_setting_and_variable(variable: str, value: str, setting: str) -> None:
@@ -228,6 +238,16 @@ def test_health_interval_20_lists_the_allowed_values() -> None:
     )
     assert "10, 30" in problem
     assert env.ENV_HEALTH_INTERVAL in problem
+
+
+def test_problem_type_base_argument_beats_environment_and_a_bad_one_shows_a_valid_one() -> None:
+    c = config(
+        {env.ENV_PROBLEM_TYPE_BASE: "https://docs.example.com/problems#"}, problem_type_base="urn:x-y:p:"
+    )
+    assert c.problem_type_base == "urn:x-y:p:"
+    problem = the_problem_about(config_problems(problem_type_base="http://x/"), "problem_type_base")
+    assert "https://docs.example.com/problems#" in problem
+    assert env.ENV_PROBLEM_TYPE_BASE in problem
 
 
 def test_log_retention_30_is_below_the_audit_minimum() -> None:
@@ -333,3 +353,13 @@ def test_subnets_are_disjoint_and_inside_the_region_network(octet: int, prefix: 
 
 def test_default_subnets_are_slash_20s_in_order() -> None:
     assert config().primary_region.subnet_cidrs() == ("10.1.0.0/20", "10.1.16.0/20", "10.1.32.0/20")
+
+
+def test_functions_are_told_the_configured_limits_and_sharing_interval() -> None:
+    c = config(max_body_bytes=4096, page_size_max=50, deep_check_sharing_seconds=2)
+    assert c.function_environment() == {
+        env.ENV_MAX_BODY_BYTES: "4096",
+        env.ENV_PAGE_SIZE_MAX: "50",
+        env.ENV_PROBLEM_TYPE_BASE: c.problem_type_base,
+        env.ENV_DEEP_HEALTH_INTERVAL: "2",
+    }

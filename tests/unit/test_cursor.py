@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from strongroom.runtime.cursor import CursorCodec
 from strongroom.runtime.domain import InvalidCursor
+from strongroom.runtime.keys import cursor_signing_key, log_pseudonym_key
 
 SECRET = b"s" * 32
 CURSOR_ALPHABET = string.ascii_letters + string.digits + "-_.="
@@ -91,9 +92,11 @@ def test_malformed_cursors_are_rejected(cursor: str) -> None:
         CursorCodec(SECRET).decode("customer:c1", cursor)
 
 
-def _signed(payload: bytes, scope: str) -> str:
-    """A cursor in the wire format (payload.tag, URL-safe base64 without padding), properly signed."""
-    tag = hmac.new(SECRET, scope.encode() + b"\x00" + payload, hashlib.sha256).digest()[:16]
+def _signed(payload: bytes, scope: str, key: bytes | None = None) -> str:
+    """A cursor in the wire format (payload.tag, URL-safe base64 without padding), signed with ``key``
+    (by default the key the codec derives from SECRET)."""
+    key = cursor_signing_key(SECRET) if key is None else key
+    tag = hmac.new(key, scope.encode() + b"\x00" + payload, hashlib.sha256).digest()[:16]
 
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).decode().rstrip("=")
@@ -101,10 +104,28 @@ def _signed(payload: bytes, scope: str) -> str:
     return f"{b64(payload)}.{b64(tag)}"
 
 
+def _listing_payload() -> bytes:
+    return json.dumps({"p": LISTING_POSITION, "v": 1}, separators=(",", ":"), sort_keys=True).encode()
+
+
 def test_wire_format_is_payload_dot_truncated_hmac() -> None:
-    # Cursors already handed to clients must keep decoding after a deploy.
-    payload = json.dumps({"p": LISTING_POSITION, "v": 1}, separators=(",", ":"), sort_keys=True).encode()
-    assert CursorCodec(SECRET).encode("customer:c1", LISTING_POSITION) == _signed(payload, "customer:c1")
+    # Cursors already handed to clients must keep decoding after a deploy that keeps the key.
+    expected = _signed(_listing_payload(), "customer:c1")
+    assert CursorCodec(SECRET).encode("customer:c1", LISTING_POSITION) == expected
+
+
+def test_cursor_signed_with_the_raw_secret_no_longer_verifies() -> None:
+    # Before docs/adr/0018-hkdf-derived-keys.md the secret itself was the HMAC key.
+    cursor = _signed(_listing_payload(), "customer:c1", key=SECRET)
+    with pytest.raises(InvalidCursor):
+        CursorCodec(SECRET).decode("customer:c1", cursor)
+
+
+def test_signing_key_is_derived_and_differs_from_the_secret_and_the_pseudonym_key() -> None:
+    key = cursor_signing_key(SECRET)
+    assert key not in {SECRET, log_pseudonym_key(SECRET)}
+    cursor = _signed(_listing_payload(), "customer:c1", key=key)
+    assert CursorCodec(SECRET).decode("customer:c1", cursor) == LISTING_POSITION
 
 
 @pytest.mark.parametrize("document", [{"v": 2, "p": {"id": "x"}}, {"v": 1, "p": ["x"]}, {"v": 1}])

@@ -1,6 +1,6 @@
 """The CDK app: for every configured Region a key stack, then the Region's platform stack.
 
-Deployment order follows ARCHITECTURE decision 4: every key stack first (the global tables encrypt
+Deployment order follows docs/adr/0010: every key stack first (the global tables encrypt
 each replica with that Region's key), then the primary Region's stack (tables, replicated secret),
 then the other Regions. ``cdk.json`` runs this module; ``strongroom.infra.synth`` builds it in-process.
 """

@@ -1,4 +1,8 @@
-"""Opaque, tamper-evident pagination cursors: the position, bound to the listing, signed with HMAC-SHA256."""
+"""Opaque, tamper-evident pagination cursors: the position, bound to the listing, signed with HMAC-SHA256.
+
+The signing key is derived from the application secret with HKDF (strongroom.runtime.keys), never the
+secret itself: the same secret keys the log pseudonyms (docs/adr/0018-hkdf-derived-keys.md).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import hmac
 import json
 
 from strongroom.runtime.domain.errors import InvalidCursor
+from strongroom.runtime.keys import cursor_signing_key
 
 _VERSION = 1
 _TAG_BYTES = 16
@@ -33,12 +38,10 @@ class CursorCodec:
     def __init__(self, secret: bytes) -> None:
         if len(secret) < 16:
             raise ValueError("cursor secret must be at least 16 bytes")
-        self._secret = secret
+        self._key = cursor_signing_key(secret)  # the secret itself is not kept
 
     def _tag(self, scope: str, payload: bytes) -> bytes:
-        return hmac.new(self._secret, scope.encode() + b"\x00" + payload, hashlib.sha256).digest()[
-            :_TAG_BYTES
-        ]
+        return hmac.new(self._key, scope.encode() + b"\x00" + payload, hashlib.sha256).digest()[:_TAG_BYTES]
 
     def encode(self, scope: str, position: dict[str, str]) -> str:
         payload = json.dumps({"v": _VERSION, "p": position}, separators=(",", ":"), sort_keys=True).encode()

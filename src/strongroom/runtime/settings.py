@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from strongroom import constants as env
+from strongroom.runtime.keys import log_pseudonym_key
+from strongroom.runtime.problems import checked_problem_type_base
 
 
 class SettingsError(RuntimeError):
@@ -21,24 +21,26 @@ class RuntimeSettings:
     region: str
     transactions_table: str
     data_key_id: str | None
-    cursor_secret: bytes | None
+    cursor_secret: bytes | None = field(repr=False)  # a repr lands in logs and tracebacks
     health_canary_ciphertext: str | None
     cursor_secret_id: str | None = None
     max_body_bytes: int = 8192
     page_size_default: int = 20
     page_size_max: int = 100
+    deep_health_interval_seconds: float = 5.0
 
     def with_cursor_secret(self, secret: bytes) -> RuntimeSettings:
         return replace(self, cursor_secret=secret)
 
     @property
     def pseudonym_key(self) -> bytes:
-        """The key for log pseudonyms: derived from the application secret, separated by purpose.
+        """The key for log pseudonyms: derived from the application secret with HKDF, under its own
+        purpose label (strongroom.runtime.keys), so it is neither the secret nor the cursor key.
 
         Without a secret (a misconfigured function) it is random per environment: pseudonyms then
         do not correlate across environments, but they never fall back to an unkeyed hash.
         """
-        return _derive(self.cursor_secret, b"strongroom/log-pseudonym") if self.cursor_secret else _RANDOM_KEY
+        return log_pseudonym_key(self.cursor_secret) if self.cursor_secret else _RANDOM_KEY
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
@@ -46,6 +48,7 @@ class RuntimeSettings:
         missing = [name for name in (env.ENV_AWS_REGION, env.ENV_TRANSACTIONS_TABLE) if not e.get(name)]
         if missing:
             raise SettingsError(f"missing environment variable(s): {', '.join(missing)}")
+        _check_problem_type_base(e)
         secret = e.get(env.ENV_CURSOR_SECRET)
         return cls(
             region=e[env.ENV_AWS_REGION],
@@ -56,14 +59,21 @@ class RuntimeSettings:
             cursor_secret_id=e.get(env.ENV_CURSOR_SECRET_ID) or None,
             max_body_bytes=_int(e, env.ENV_MAX_BODY_BYTES, 8192),
             page_size_max=_int(e, env.ENV_PAGE_SIZE_MAX, 100),
+            deep_health_interval_seconds=_int(e, env.ENV_DEEP_HEALTH_INTERVAL, 5),
         )
 
 
 _RANDOM_KEY = secrets.token_bytes(32)
 
 
-def _derive(secret: bytes, purpose: bytes) -> bytes:
-    return hmac.new(secret, purpose, hashlib.sha256).digest()
+def _check_problem_type_base(environ: Mapping[str, str]) -> None:
+    """Problems read the base at first use, often in an error path; a bad one fails the cold start instead."""
+    raw = environ.get(env.ENV_PROBLEM_TYPE_BASE)
+    if raw:
+        try:
+            checked_problem_type_base(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{env.ENV_PROBLEM_TYPE_BASE}: {exc}") from None
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -10,6 +10,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
+from strongroom import constants as env
+from strongroom.config import load_config
 from strongroom.infra.constructs._props import PropsError, flatten_reference
 from strongroom.infra.constructs.api import (
     ACCESS_LOG_FIELDS,
@@ -19,8 +21,9 @@ from strongroom.infra.constructs.api import (
     TransactionApi,
     draft4,
 )
-from strongroom.runtime.api import OPERATIONS, Operation
+from strongroom.runtime import problems as problem_types
 from strongroom.runtime.openapi import document
+from strongroom.runtime.routes import OPERATIONS, Operation
 
 from .conftest import resources, stack_template
 
@@ -46,6 +49,8 @@ def _api(stack: Stack, **overrides: Any) -> TransactionApi:
         "log_retention_days": 365,
         "throttle_rate_per_second": 100,
         "throttle_burst": 200,
+        "health_throttle_rate_per_second": 10,
+        "health_throttle_burst": 20,
         "max_body_bytes": 8192,
         "waf_requests_per_ip_per_5min": 1000,
         **overrides,
@@ -67,6 +72,25 @@ def _path_of(template: Template, resource_id: str) -> str:
         parent = properties["ParentId"]
         resource_id = parent.get("Ref", "") if isinstance(parent, dict) else ""
     return "/" + "/".join(reversed(parts))
+
+
+def _method_settings(template: Template) -> dict[tuple[str, str], dict[str, Any]]:
+    """The stage's MethodSettings by (resource path, HTTP method); ``("/*", "*")`` is the stage default."""
+    (stage,) = resources(template, "AWS::ApiGateway::Stage").values()
+    return {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["Properties"]["MethodSettings"]}
+
+
+def _gateway_problems(template: Template) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Each gateway response's status and problem document, with API Gateway's variables filled in."""
+    documents = {}
+    for response in resources(template, "AWS::ApiGateway::GatewayResponse").values():
+        properties = response["Properties"]
+        body = properties["ResponseTemplates"]["application/problem+json"]
+        rendered = re.sub(
+            r'\$util\.escapeJavaScript\(\$context\.[\w.]+\)(\.replaceAll\("[^"]*","[^"]*"\))?', "x", body
+        ).replace("$context.error.messageString", '"x"')
+        documents[properties["ResponseType"]] = (properties["StatusCode"], json.loads(rendered))
+    return documents
 
 
 def _methods(template: Template) -> dict[tuple[str, str], dict[str, Any]]:
@@ -109,7 +133,7 @@ def test_draft4_refuses_references() -> None:
 
 def test_every_operation_is_a_method_and_only_health_is_public(template: Template) -> None:
     methods = _methods(template)
-    expected = {(op.method, op.path.replace("<", "{").replace(">", "}")): op for op in OPERATIONS}
+    expected = {(op.method, op.path): op for op in OPERATIONS}
     assert set(methods) == set(expected)
     for key, method in methods.items():
         public = key[1].startswith("/health")
@@ -146,7 +170,7 @@ def test_stage_throttles_traces_and_writes_json_access_logs_to_an_encrypted_grou
     (stage,) = resources(template, "AWS::ApiGateway::Stage").values()
     properties = stage["Properties"]
     assert properties["TracingEnabled"] is True
-    (settings,) = properties["MethodSettings"]
+    settings = _method_settings(template)[("/*", "*")]
     assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (100, 200)
     assert settings["LoggingLevel"] == "ERROR"
     assert settings["DataTraceEnabled"] is False
@@ -156,6 +180,19 @@ def test_stage_throttles_traces_and_writes_json_access_logs_to_an_encrypted_grou
     assert not destination.endswith(":*")
     assert log_group["Properties"]["KmsKeyId"] == KEY
     assert log_group["Properties"]["RetentionInDays"] == 365
+
+
+def test_health_routes_have_their_own_lower_throttle_and_the_money_routes_keep_the_stage_one(
+    template: Template,
+) -> None:
+    settings = _method_settings(template)
+    health = {("/~1health", "GET"), ("/~1health~1deep", "GET")}
+    assert set(settings) == {("/*", "*"), *health}
+    for key in health:
+        assert (settings[key]["ThrottlingRateLimit"], settings[key]["ThrottlingBurstLimit"]) == (10, 20), key
+        # an override must not switch off what the stage default turns on
+        assert (settings[key]["LoggingLevel"], settings[key]["MetricsEnabled"]) == ("ERROR", True), key
+        assert settings[key]["DataTraceEnabled"] is False, key
 
 
 def test_api_is_regional_and_keeps_its_default_endpoint_without_a_domain(template: Template) -> None:
@@ -209,7 +246,7 @@ def test_gateway_errors_are_problem_details(template: Template) -> None:
     body = responses["BAD_REQUEST_BODY"]
     assert body["StatusCode"] == "422"
     assert (
-        '"type":"https://strongroom.dev/problems/validation-error"'
+        '"type":"urn:strongroom:problem:validation-error"'
         in body["ResponseTemplates"]["application/problem+json"]
     )
     assert responses["BAD_REQUEST_PARAMETERS"]["StatusCode"] == "400"
@@ -230,15 +267,21 @@ def test_gateway_errors_are_problem_details(template: Template) -> None:
         }
         == statuses
     ), "every error API Gateway raises itself must be a problem with the right status"
-    for kind, response in responses.items():
-        # every template is JSON once API Gateway has substituted its variables
-        template = response["ResponseTemplates"]["application/problem+json"]
-        rendered = re.sub(
-            r'\$util\.escapeJavaScript\(\$context\.[\w.]+\)(\.replaceAll\("[^"]*","[^"]*"\))?', "x", template
-        ).replace("$context.error.messageString", '"x"')
-        document = json.loads(rendered)
-        assert document["status"] == int(response["StatusCode"]), kind
-        assert document["type"].startswith("https://strongroom.dev/problems/"), kind
+    # every template is JSON once API Gateway has substituted its variables
+    for kind, (status, problem) in _gateway_problems(template).items():
+        assert problem["status"] == int(status), kind
+        assert problem["type"].startswith("urn:strongroom:problem:"), kind
+
+
+def test_gateway_and_waf_problems_use_the_configured_type_base() -> None:
+    base = "https://docs.example.com/problems#"
+    template = stack_template(lambda stack: _api(stack, problem_type_base=base))
+    slugs = {t.slug for t in problem_types.CATALOGUE}
+    for kind, (_, problem) in _gateway_problems(template).items():
+        assert problem["type"].removeprefix(base) in slugs, kind
+    (acl,) = resources(template, "AWS::WAFv2::WebACL").values()
+    too_large = json.loads(acl["Properties"]["CustomResponseBodies"]["PayloadTooLarge"]["Content"])
+    assert too_large["type"] == base + "payload-too-large"
 
 
 def test_a_custom_domain_requires_tls_12_and_disables_the_default_endpoint() -> None:
@@ -267,6 +310,8 @@ def test_invalid_props_fail_once_with_every_problem() -> None:
                 stack,
                 operations=[*OPERATIONS, public_write],
                 throttle_burst=10,
+                health_throttle_burst=5,
+                problem_type_base="https://strongroom.dev/problems",
                 max_body_bytes=10,
                 api_props={"deploy": False},
             )
@@ -275,10 +320,92 @@ def test_invalid_props_fail_once_with_every_problem() -> None:
     expected = [
         "needs model 'Payout'",
         "is unauthenticated",
-        "throttle_burst",
+        "throttle_burst must",
+        "health_throttle_burst",
+        "problem_type_base",
         "max_body_bytes 10",
         "api_props.deploy",
     ]
     for fragment in expected:
         assert any(fragment in p for p in problems), fragment
     assert len(problems) == len(expected)
+
+
+# --- the whole app, synthesized once for the session ---------------------------------------------
+
+# Access-log variables that carry no customer data: who called, which route template, how it ended.
+SAFE_ACCESS_LOG_VARIABLES = frozenset(
+    {
+        "$context.requestId",
+        "$context.extendedRequestId",
+        "$context.requestTimeEpoch",
+        "$context.identity.sourceIp",
+        "$context.identity.userArn",
+        "$context.httpMethod",
+        "$context.resourcePath",
+        "$context.protocol",
+        "$context.status",
+        "$context.responseLength",
+        "$context.responseLatency",
+        "$context.integrationLatency",
+        "$context.integrationStatus",
+        "$context.waf.status",
+        "$context.xrayTraceId",
+        "$context.error.responseType",
+    }
+)
+# What would put a path parameter, query string, body or error text into the log.
+UNSAFE_ACCESS_LOG_FRAGMENTS = (
+    "$context.path",
+    "validationErrorString",
+    "$context.error.message",
+    "$input",
+    "$method.request",
+    "querystring",
+    "$context.requestOverride",
+    "$util",
+)
+
+
+@pytest.fixture(scope="module")
+def regional_templates(synthesized: Any) -> dict[str, dict[str, Any]]:
+    templates = {s.name: synthesized.template(s.name) for s in synthesized.stacks}
+    return {
+        name: t
+        for name, t in templates.items()
+        if any(r["Type"] == "AWS::ApiGateway::Stage" for r in t["Resources"].values())
+    }
+
+
+def _of_type(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r["Properties"] for r in template["Resources"].values() if r["Type"] == kind]
+
+
+def test_access_logs_carry_no_path_query_body_or_error_text(
+    regional_templates: dict[str, dict[str, Any]],
+) -> None:
+    assert len(regional_templates) == len(load_config(environ={}).regions)
+    for name, template in regional_templates.items():
+        (stage,) = _of_type(template, "AWS::ApiGateway::Stage")
+        log_format = stage["AccessLogSetting"]["Format"]
+        for fragment in UNSAFE_ACCESS_LOG_FRAGMENTS:
+            assert fragment not in log_format, (name, fragment)
+        variables = set(json.loads(log_format).values())
+        assert variables <= SAFE_ACCESS_LOG_VARIABLES, (name, variables - SAFE_ACCESS_LOG_VARIABLES)
+        assert {"$context.resourcePath", "$context.error.responseType"} <= variables, name
+
+
+def test_function_and_gateway_share_the_configured_problem_type_base(
+    regional_templates: dict[str, dict[str, Any]],
+) -> None:
+    base = problem_types.DEFAULT_PROBLEM_TYPE_BASE  # the session synthesizes the default configuration
+    for name, template in regional_templates.items():
+        (function,) = [
+            f
+            for f in _of_type(template, "AWS::Lambda::Function")
+            if f.get("FunctionName") == "strongroom-api"
+        ]
+        assert function["Environment"]["Variables"][env.ENV_PROBLEM_TYPE_BASE] == base, name
+        for response in _of_type(template, "AWS::ApiGateway::GatewayResponse"):
+            body = response["ResponseTemplates"]["application/problem+json"]
+            assert f'"type":"{base}' in body, (name, response["ResponseType"])

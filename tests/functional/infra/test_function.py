@@ -103,6 +103,9 @@ def test_environment_is_encrypted_and_carries_powertools_and_regional_sts(sync: 
         "POWERTOOLS_TRACE_DISABLED": "false",
         "AWS_STS_REGIONAL_ENDPOINTS": "regional",
         "PYDANTIC_DISABLE_PLUGINS": "__all__",
+        # X-Ray never records response bodies or exception text (customer data)
+        "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+        "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
     }
 
 

@@ -1,10 +1,13 @@
 """The transactions API: a regional REST API in front of one function, behind a WAF web ACL.
 
-Routes come from the runtime's ``OPERATIONS`` (the same list the handler registers), so the gateway
-and the function cannot disagree about paths or about which routes are public. IAM (SigV4) on every
+Routes come from the runtime's declared ``OPERATIONS`` (routes.py, which the handler registers), so the
+gateway and the function cannot disagree about paths or about which routes are public. IAM (SigV4) on every
 route except health; request bodies validated against the API's own models (converted to JSON Schema
-draft 4, ADR 0012); stage throttling; JSON access logs and execution logs (errors) in CMK-encrypted
-log groups; X-Ray. The web ACL is associated with the stage this construct deploys.
+draft 4, ADR 0012); stage throttling, with a separate, lower one for the public /health* routes; JSON
+access logs (which carry no customer data) and execution logs (errors) in CMK-encrypted log groups;
+X-Ray. The web ACL is associated with the stage this construct deploys. Every error API Gateway or the
+WAF answers itself is problem+json under the configured problem type base
+(docs/adr/0017-problem-type-uris-that-cannot-be-hijacked.md).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from strongroom.infra.constructs._props import (
     skip_checkov,
 )
 from strongroom.runtime import problems as problem_types
-from strongroom.runtime.api import JSON, SECURITY_HEADERS, Operation
+from strongroom.runtime.routes import JSON, SECURITY_HEADERS, Operation
 
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
 # JSON Schema draft 4 vocabulary that API Gateway models accept; anything else is dropped.
@@ -78,6 +81,10 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAnonymousIpList",
 )
 REDACTED_HEADERS = ("authorization", "x-amz-security-token")
+# Who called what, and how it ended; never what was asked for. The path ($context.path) holds the
+# customer id, and error messages echo it: validation text quotes submitted values, and a signature
+# mismatch quotes the canonical request with its query string. So: the resource template and the
+# error's type only, and no path parameter, query string, body or message.
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
     "extendedRequestId": "$context.extendedRequestId",
@@ -86,7 +93,6 @@ ACCESS_LOG_FIELDS = {
     "caller": "$context.identity.userArn",
     "method": "$context.httpMethod",
     "resource": "$context.resourcePath",
-    "path": "$context.path",
     "protocol": "$context.protocol",
     "status": "$context.status",
     "responseLength": "$context.responseLength",
@@ -95,13 +101,13 @@ ACCESS_LOG_FIELDS = {
     "integrationStatus": "$context.integrationStatus",
     "wafStatus": "$context.waf.status",
     "xrayTraceId": "$context.xrayTraceId",
-    "error": "$context.error.message",
-    "validationError": "$context.error.validationErrorString",
+    "errorType": "$context.error.responseType",
 }
 
 
 # API Gateway's own validation message, escaped into a JSON string (escapeJavaScript also escapes ',
-# which JSON does not allow, hence the replaceAll).
+# which JSON does not allow, hence the replaceAll). It goes back to the caller who sent the values,
+# never into the access log.
 VALIDATION_DETAIL = '"$util.escapeJavaScript($context.error.validationErrorString).replaceAll("\\\\\'","\'")"'
 
 
@@ -121,19 +127,19 @@ def draft4(schema: Mapping[str, Any], *, root: bool = True) -> dict[str, Any]:
         elif key in {"exclusiveMinimum", "exclusiveMaximum"} and not isinstance(value, bool):
             result["minimum" if key == "exclusiveMinimum" else "maximum"] = value
             result[key] = True
-        elif key not in _DRAFT4_KEYWORDS:
-            continue
-        elif key in _SCHEMA_MAPS:
-            result[key] = {name: draft4(sub, root=False) for name, sub in value.items()}
-        elif key in _SCHEMA_LISTS:
-            result[key] = [draft4(sub, root=False) for sub in value]
-        elif key in _SCHEMA_ITEMS and isinstance(value, Mapping):
-            result[key] = draft4(value, root=False)
-        elif key == "$schema":
-            continue
-        else:
-            result[key] = value
+        elif key in _DRAFT4_KEYWORDS and key != "$schema":
+            result[key] = _draft4_value(key, value)
     return result
+
+
+def _draft4_value(key: str, value: Any) -> Any:
+    if key in _SCHEMA_MAPS:
+        return {name: draft4(sub, root=False) for name, sub in value.items()}
+    if key in _SCHEMA_LISTS:
+        return [draft4(sub, root=False) for sub in value]
+    if key in _SCHEMA_ITEMS and isinstance(value, Mapping):
+        return draft4(value, root=False)
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,15 +150,19 @@ class ApiDomain:
     certificate_arn: str
 
 
-def _path(operation: Operation) -> str:
-    return re.sub(r"<(\w+)>", r"{\1}", operation.path)
-
-
 class TransactionApi(Construct):
     """REST API (regional) + stage + WAF web ACL for ``handler``.
 
     ``models`` maps request model names used by ``operations`` to OpenAPI schemas. ``domain`` adds a
     custom domain (TLS 1.2) and disables the default execute-api endpoint.
+
+    ``health_throttle_*`` caps the GET methods under /health on their own. They are public and call
+    the same function as the money routes, whose reserved concurrency they would otherwise share
+    unchecked: a flood of unsigned health probes must hit a 429 at the gateway, not crowd out
+    payments. Route 53's checkers (up to ~16 locations, each every 10 or 30 s) send about 1.6
+    requests/s per health check at the fast interval, so 10/s with a burst of 20 is several times
+    what they need. ``problem_type_base`` prefixes the ``type`` of the errors the gateway and the WAF
+    answer themselves; it must be the base the function uses.
 
     Attributes: ``rest_api``, ``stage``, ``web_acl``, ``access_logs``, ``execution_logs``,
     ``waf_logs``, ``domain`` (or None), ``models``.
@@ -171,8 +181,11 @@ class TransactionApi(Construct):
         log_retention_days: int,
         throttle_rate_per_second: int,
         throttle_burst: int,
+        health_throttle_rate_per_second: int,
+        health_throttle_burst: int,
         max_body_bytes: int,
         waf_requests_per_ip_per_5min: int,
+        problem_type_base: str = problem_types.DEFAULT_PROBLEM_TYPE_BASE,
         stage_name: str = "v1",
         domain: ApiDomain | None = None,
         api_props: Mapping[str, Any] | None = None,
@@ -193,6 +206,15 @@ class TransactionApi(Construct):
             )
         problems.check(throttle_rate_per_second >= 1, "throttle_rate_per_second must be ≥ 1")
         problems.check(throttle_burst >= throttle_rate_per_second, "throttle_burst must be ≥ the rate")
+        problems.check(health_throttle_rate_per_second >= 1, "health_throttle_rate_per_second must be ≥ 1")
+        problems.check(
+            health_throttle_burst >= health_throttle_rate_per_second,
+            "health_throttle_burst must be ≥ the health rate",
+        )
+        try:
+            problem_types.checked_problem_type_base(problem_type_base)
+        except ValueError as exc:
+            problems.check(False, f"problem_type_base: {exc}")
         problems.check(
             256 <= max_body_bytes <= 65536, f"max_body_bytes {max_body_bytes} is outside 256..65536"
         )
@@ -215,6 +237,14 @@ class TransactionApi(Construct):
         problems.raise_if_any()
 
         stack = Stack.of(self)
+        health_methods = apigw.MethodDeploymentOptions(
+            throttling_rate_limit=health_throttle_rate_per_second,
+            throttling_burst_limit=health_throttle_burst,
+            # A method override stands on its own: repeat the stage's logging and metrics.
+            metrics_enabled=True,
+            logging_level=apigw.MethodLoggingLevel.ERROR,
+            data_trace_enabled=False,
+        )
         self.access_logs = self._log_group("AccessLogs", None, logs_key, log_retention_days)
         self.rest_api = apigw.RestApi(
             self,
@@ -241,6 +271,11 @@ class TransactionApi(Construct):
                         data_trace_enabled=False,
                         access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
                         access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
+                        method_options={
+                            f"{op.path}/{op.method}": health_methods
+                            for op in operations
+                            if op.path.startswith("/health")
+                        },
                     ),
                 },
             ),
@@ -249,7 +284,7 @@ class TransactionApi(Construct):
         acknowledge(
             self.rest_api,
             "AwsSolutions-COG4",
-            "Callers authenticate with IAM (SigV4), ARCHITECTURE decision 3; a Cognito user pool would add "
+            "Callers authenticate with IAM (SigV4), docs/adr/0002; a Cognito user pool would add "
             "end-user identities the platform does not have.",
         )
         for rule in (
@@ -290,9 +325,11 @@ class TransactionApi(Construct):
 
         self.models = self._models(converted)
         self._routes(handler, operations)
-        self._gateway_responses(operations)
+        self._gateway_responses(operations, problem_type_base)
         self.waf_logs = self._log_group("WafLogs", f"aws-waf-logs-{api_name}", logs_key, log_retention_days)
-        self.web_acl = self._web_acl(api_name, max_body_bytes, waf_requests_per_ip_per_5min)
+        self.web_acl = self._web_acl(
+            api_name, max_body_bytes, waf_requests_per_ip_per_5min, problem_type_base
+        )
         # The ARN is built from Refs to the API and to the stage itself, so the association can only be
         # created after the stage it protects (seed 000 named a stage that did not exist).
         wafv2.CfnWebACLAssociation(
@@ -394,10 +431,10 @@ class TransactionApi(Construct):
             ),
         }
         for op in operations:
-            resource = self.rest_api.root.resource_for_path(_path(op))
+            resource = self.rest_api.root.resource_for_path(op.path)
             parameters = {f"method.request.header.{h}": True for h in op.headers}
             parameters |= {f"method.request.querystring.{q}": False for q in op.query}
-            parameters |= {f"method.request.path.{p}": True for p in re.findall(r"<(\w+)>", op.path)}
+            parameters |= {f"method.request.path.{p}": True for p in op.path_parameters}
             method = resource.add_method(
                 op.method,
                 integration,
@@ -411,13 +448,13 @@ class TransactionApi(Construct):
             )
             if not op.authorized:
                 reason = (
-                    "Health routes are public by design (decision 8): Route 53 health checkers cannot sign "
-                    "requests, and the answer is a pass/fail status with no customer data."
+                    "Health routes are public by design (docs/adr/0005): Route 53 health checkers cannot "
+                    "sign requests, and the answer is a pass/fail status with no customer data."
                 )
                 acknowledge(method, "AwsSolutions-APIG4", reason)
                 skip_checkov(method, "CKV_AWS_59", reason)
 
-    def _gateway_responses(self, operations: Sequence[Operation]) -> None:
+    def _gateway_responses(self, operations: Sequence[Operation], problem_type_base: str) -> None:
         """Errors API Gateway raises itself are RFC 9457 problems too, with the API's security headers."""
         required_headers = {h for op in operations for h in op.headers}
         parameter_problem = (
@@ -447,8 +484,9 @@ class TransactionApi(Construct):
         }
         headers = {name: f"'{value}'" for name, value in SECURITY_HEADERS.items()}
         for response_type, (problem, detail) in responses.items():
+            type_uri = problem.uri_under(problem_type_base)
             template = (
-                f'{{"type":"{problem.uri}","title":"{problem.title}","status":{problem.status},'
+                f'{{"type":"{type_uri}","title":"{problem.title}","status":{problem.status},'
                 f'"detail":{detail},"instance":"$util.escapeJavaScript($context.path)"}}'
             )
             self.rest_api.add_gateway_response(
@@ -459,7 +497,9 @@ class TransactionApi(Construct):
                 templates={problem_types.PROBLEM_CONTENT_TYPE: template, JSON: template},
             )
 
-    def _web_acl(self, api_name: str, max_body_bytes: int, rate_limit: int) -> wafv2.CfnWebACL:
+    def _web_acl(
+        self, api_name: str, max_body_bytes: int, rate_limit: int, problem_type_base: str
+    ) -> wafv2.CfnWebACL:
         def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
             return wafv2.CfnWebACL.VisibilityConfigProperty(
                 cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
@@ -530,7 +570,7 @@ class TransactionApi(Construct):
                     content_type="APPLICATION_JSON",
                     content=json.dumps(
                         {
-                            "type": too_large.uri,
+                            "type": too_large.uri_under(problem_type_base),
                             "title": too_large.title,
                             "status": too_large.status,
                             "detail": f"the body is larger than {max_body_bytes} bytes",

@@ -95,7 +95,7 @@ class SecureFunction(Construct):
 
     ``statements`` are what the function's code calls (each must name its actions; no wildcards).
     ``asynchronous=True`` (events, queues, schedules) adds a CMK-encrypted dead-letter queue, or uses
-    ``existing_dead_letter_queue``. ``code_signing_config`` is the hook for AWS Signer (decision 2).
+    ``existing_dead_letter_queue``. ``code_signing_config`` is the hook for AWS Signer (docs/adr/0014).
 
     Attributes: ``function``, ``role``, ``log_group``, ``dead_letter_queue`` (or None), ``statements``.
     """
@@ -279,8 +279,9 @@ class SecureFunction(Construct):
             acknowledge(
                 self,
                 rule,
-                "ARCHITECTURE decision 2 fixes Python 3.13: the locked wheels are built for cp313 and the "
-                "runtime is tested on it. Moving to a newer runtime is a reviewed change of the lock.",
+                "Python 3.13 is the platform's runtime (docs/adr/0014): the locked wheels are built for "
+                "cp313 and the runtime is tested on it. Moving to a newer runtime is a reviewed change of "
+                "the lock.",
             )
         if not asynchronous:
             for rule in ("NIST.800.53.R5-LambdaDLQ", "HIPAA.Security-LambdaDLQ", "Serverless-LambdaDLQ"):

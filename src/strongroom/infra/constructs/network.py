@@ -226,7 +226,7 @@ class PrivateNetwork(Construct):
             return
         reason = (
             "CDK's deploy-time custom resource that removes the default security group's rules (the only "
-            "way to close it, decision 6). It runs during deployments only, calls only EC2 control-plane "
+            "way to close it, docs/adr/0016). It runs during deployments only, calls only EC2 control-plane "
             "APIs on that one group, and no event source or caller can invoke it."
         )
         for check in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"):
@@ -262,7 +262,7 @@ class PrivateNetwork(Construct):
         acknowledge(
             acl,
             "AwsSolutions-VPC3",
-            "Deliberate (ARCHITECTURE decision 6): a stateless backstop behind the security groups that "
+            "Deliberate (docs/adr/0016): a stateless backstop behind the security groups that "
             "admits only HTTPS and its return traffic; the security groups stay the primary control.",
         )
         entries: list[tuple[int, ec2.AclCidr, ec2.AclTraffic, ec2.TrafficDirection]] = [

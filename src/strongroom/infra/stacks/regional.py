@@ -35,9 +35,9 @@ from strongroom.infra.constructs.network import GATEWAY_SERVICES
 from strongroom.infra.packaging import LambdaBundle
 from strongroom.infra.stacks.keys import KeyStack
 from strongroom.runtime.adapters.kms import CANARY_CONTEXT
-from strongroom.runtime.api import OPERATIONS
 from strongroom.runtime.observability import NAMESPACE, SERVICE
 from strongroom.runtime.openapi import document
+from strongroom.runtime.routes import OPERATIONS
 
 # Where the API function finds the cursor HMAC secret in AWS: a Secrets Manager secret id, not the
 # secret. The runtime still reads STRONGROOM_CURSOR_SECRET; moving this name into
@@ -177,11 +177,10 @@ class RegionalStack(Stack):
             powertools=Powertools(service_name=SERVICE, metrics_namespace=NAMESPACE),
             statements=statements,
             environment={
+                **config.function_environment(),
                 env.ENV_TRANSACTIONS_TABLE: names.transactions_table,
                 env.ENV_DATA_KEY_ID: data_key.key_arn,
                 env.ENV_CURSOR_SECRET_ID: secret_name,
-                env.ENV_MAX_BODY_BYTES: str(config.api.max_body_bytes),
-                env.ENV_PAGE_SIZE_MAX: str(config.api.page_size_max),
             },
         )
         for statement in statements:
@@ -205,8 +204,11 @@ class RegionalStack(Stack):
             log_retention_days=retention_days,
             throttle_rate_per_second=config.api.throttle_rate_per_second,
             throttle_burst=config.api.throttle_burst,
+            health_throttle_rate_per_second=config.api.health_throttle_rate_per_second,
+            health_throttle_burst=config.api.health_throttle_burst,
             max_body_bytes=config.api.max_body_bytes,
             waf_requests_per_ip_per_5min=config.api.waf_requests_per_ip_per_5min,
+            problem_type_base=config.problem_type_base,
             domain=self._api_domain(region.name),
         )
 
