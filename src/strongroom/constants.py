@@ -23,6 +23,8 @@ ENV_LOG_RETENTION_DAYS = "STRONGROOM_LOG_RETENTION_DAYS"
 ENV_AUDIT_RETENTION_DAYS = "STRONGROOM_AUDIT_RETENTION_DAYS"
 ENV_MAX_BODY_BYTES = "STRONGROOM_MAX_BODY_BYTES"
 ENV_PAGE_SIZE_MAX = "STRONGROOM_PAGE_SIZE_MAX"
+# Read by config, and at first use by the runtime and the local gateway (strongroom.runtime.problems).
+ENV_PROBLEM_TYPE_BASE = "STRONGROOM_PROBLEM_TYPE_BASE"
 
 # --- what a deployed function is told about its own Region (strongroom.runtime.settings) -----
 ENV_AWS_REGION = "AWS_REGION"  # set by Lambda
@@ -30,6 +32,8 @@ ENV_AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"  # honoured by boto3 itself; local mod
 ENV_TRANSACTIONS_TABLE = "STRONGROOM_TRANSACTIONS_TABLE"
 ENV_DATA_KEY_ID = "STRONGROOM_DATA_KEY_ID"
 ENV_HEALTH_CANARY_CIPHERTEXT = "STRONGROOM_HEALTH_CANARY_CIPHERTEXT"
+# How long one deep-health result is shared within an execution environment (whole seconds; 0 = never).
+ENV_DEEP_HEALTH_INTERVAL = "STRONGROOM_DEEP_HEALTH_INTERVAL_SECONDS"
 ENV_CURSOR_SECRET = "STRONGROOM_CURSOR_SECRET"  # noqa: S105 - the variable's name, not a secret
 # In AWS the secret itself is never in the environment: the function reads it from Secrets Manager.
 ENV_CURSOR_SECRET_ID = "STRONGROOM_CURSOR_SECRET_ID"  # noqa: S105 - the variable's name, not a secret
@@ -43,6 +47,9 @@ ENV_LOCAL_ACCESS_KEY_ID = "STRONGROOM_ACCESS_KEY_ID"
 ENV_LOCAL_SECRET_ACCESS_KEY = "STRONGROOM_SECRET_ACCESS_KEY"  # noqa: S105 - a variable name
 ENV_LOCAL_STATE_DIR = "STRONGROOM_STATE_DIR"
 
+# --- building for Lambda (strongroom.infra.packaging) -----------------------------------------
+ENV_LAMBDA_PYTHON = "STRONGROOM_LAMBDA_PYTHON"  # a CPython 3.13 to compile and test with
+
 # --- set on every deployed (and locally emulated) function -----------------------------------
 FUNCTION_ENVIRONMENT = {
     # pydantic scans every installed distribution's entry points for plugins on first use; the
@@ -50,4 +57,7 @@ FUNCTION_ENVIRONMENT = {
     "PYDANTIC_DISABLE_PLUGINS": "__all__",
     # STS in the function's own Region, reached through its VPC endpoint, not the global endpoint.
     "AWS_STS_REGIONAL_ENDPOINTS": "regional",
+    # X-Ray must never hold customer data: no response bodies or exception text as trace metadata.
+    "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+    "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
 }

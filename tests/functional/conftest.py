@@ -30,7 +30,7 @@ CALLER = "arn:aws:iam::000000000000:user/alice"
 OTHER_CALLER = "arn:aws:iam::000000000000:user/bob"
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
-PROBLEM_BASE = "https://strongroom.dev/problems/"
+PROBLEM_BASE = "urn:strongroom:problem:"
 
 # No example database: tests write nothing to the working tree.
 settings.register_profile("strongroom", database=None)
@@ -75,14 +75,18 @@ class ApiClient:
         raw: bytes | None = None,
         caller: str = CALLER,
         content_type: str | None = JSON,
+        identity: dict[str, Any] | None = None,
     ) -> Reply:
-        """``content_type=None`` sends no Content-Type header at all."""
+        """``content_type=None`` sends no Content-Type header at all; ``identity`` replaces the whole
+        ``requestContext.identity`` API Gateway would send (``caller`` then plays no part)."""
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
         all_headers = {"content-type": content_type} if content_type is not None else {}
         all_headers.update(headers or {})
         event = rest_proxy_event(
             method=method, raw_path=path, headers=all_headers, body=data, region=REGION, caller_arn=caller
         )
+        if identity is not None:
+            event["requestContext"]["identity"] = identity
         response = api.handler(event, LocalLambdaContext("strongroom-api", REGION))  # type: ignore[arg-type]
         text = response.get("body") or ""
         reply_headers = dict(response_headers(response))
@@ -150,6 +154,8 @@ def client(provisioned: ProvisionedRegion, monkeypatch: pytest.MonkeyPatch) -> I
     monkeypatch.setenv(env.ENV_DATA_KEY_ID, provisioned.data_key_id)
     monkeypatch.setenv(env.ENV_HEALTH_CANARY_CIPHERTEXT, provisioned.health_canary_ciphertext)
     monkeypatch.setenv(env.ENV_CURSOR_SECRET, new_cursor_secret())
+    # Every deep-health call runs its checks here; the sharing interval has tests of its own.
+    monkeypatch.setenv(env.ENV_DEEP_HEALTH_INTERVAL, "0")
     monkeypatch.setattr(boto3.session, "Session", _shared_session)
     deps = api.dependencies_from_environment()
     deps.clock = StepClock()
@@ -304,3 +310,10 @@ def stdout(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) 
 
 
 PYTHON_EXCEPTION_NAME = re.compile(r"\b[A-Z][A-Za-z]*(Error|Exception)\b")
+
+
+def conforms(wire_type: Any, body: Any) -> Any:
+    """``body`` validated strictly against one of the API's wire types (models.py); returns it."""
+    from pydantic import TypeAdapter  # noqa: PLC0415
+
+    return TypeAdapter(wire_type).validate_python(body, strict=True)

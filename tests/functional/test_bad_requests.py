@@ -144,7 +144,23 @@ def test_domain_problems_are_all_reported_together(client: ApiClient, rejected: 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("currency", "eur"), ("customerId", "has space"), ("type", "refund"), ("reference", "a\u0000b")],
+    [
+        ("currency", "eur"),
+        ("customerId", "has space"),
+        ("type", "refund"),
+        ("reference", "a\u0000b"),
+        # shown to people: no bidirectional overrides, zero-width or separator characters
+        ("customerId", "cust\u202e1"),
+        ("customerId", "cust\u200b1"),
+        ("reference", "rent \u202egnp.exe"),
+        ("reference", "rent\u200b"),
+        ("reference", "zero\u2060width"),
+        ("reference", "line\u2028separator"),
+        ("reference", "paragraph\u2029separator"),
+        ("reference", "bom\ufeff"),
+        ("reference", "tag\U000e0041"),
+        ("reference", "\u00a0\u3000"),
+    ],
 )
 def test_each_invalid_field_is_a_validation_error(
     client: ApiClient, rejected: Rejected, field: str, value: str

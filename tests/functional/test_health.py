@@ -7,13 +7,22 @@ from typing import Any
 
 import pytest
 
+from strongroom import constants as env
 from strongroom.local.provision import ProvisionedRegion
 from strongroom.runtime import api
 from strongroom.runtime.adapters.dynamodb import TransactionStore
 from strongroom.runtime.health import DeepHealthCheck
-from strongroom.runtime.openapi import Health
+from strongroom.runtime.models import Health
 from strongroom.runtime.settings import RuntimeSettings
-from tests.functional.conftest import REGION, ApiClient, KeyStateEnforcingKms, aws_client
+from tests.functional.conftest import (
+    REGION,
+    ApiClient,
+    KeyStateEnforcingKms,
+    aws_client,
+    conforms,
+    table_items,
+    txn_body,
+)
 
 HEALTH_JSON = "application/health+json"
 
@@ -35,6 +44,7 @@ def real_kms_key_states(client: ApiClient, provisioned: ProvisionedRegion) -> No
         kms_client=lambda: KeyStateEnforcingKms(aws_client("kms")),  # type: ignore[arg-type, return-value]
         key_id=provisioned.data_key_id,
         canary_ciphertext=provisioned.health_canary_ciphertext,
+        interval_seconds=0,
     )
     api.configure(dataclasses.replace(deps, health=health))
 
@@ -74,7 +84,7 @@ def test_deep_health_passes_with_both_checks(client: ApiClient) -> None:
     assert reply.body["region"] == REGION
     assert checks(reply.body) == {"dynamodb": "pass", "kms": "pass"}
     assert all("reason" not in check for check in reply.body["checks"].values())
-    Health.model_validate(reply.body)
+    conforms(Health, reply.body)
 
 
 def test_deep_health_writes_its_canary_outside_the_customer_index(
@@ -87,7 +97,7 @@ def test_deep_health_writes_its_canary_outside_the_customer_index(
 
 
 @pytest.mark.usefixtures("real_kms_key_states")
-def test_disabled_data_key_fails_deep_health_with_an_error_code(
+def test_disabled_data_key_fails_deep_health_with_a_reason_code(
     client: ApiClient, provisioned: ProvisionedRegion
 ) -> None:
     # GIVEN the Region's data key is disabled
@@ -95,13 +105,13 @@ def test_disabled_data_key_fails_deep_health_with_an_error_code(
     aws_client("kms").disable_key(KeyId=provisioned.data_key_id.rsplit("/", 1)[-1])
     # WHEN Route 53 asks
     reply = client.call("GET", "/health/deep")
-    # THEN the Region is unhealthy, KMS says why in an AWS error code, DynamoDB is still fine
+    # THEN the Region is unhealthy, KMS says why in a stable reason code, DynamoDB is still fine
     assert reply.status == 503
     assert reply.body["status"] == "fail"
     assert checks(reply.body) == {"dynamodb": "pass", "kms": "fail"}
-    assert reply.body["checks"]["kms"]["reason"] == "DisabledException"
+    assert reply.body["checks"]["kms"]["reason"] == "key-unavailable"
     assert provisioned.data_key_id not in reply.text
-    Health.model_validate(reply.body)
+    conforms(Health, reply.body)
 
 
 @pytest.mark.usefixtures("real_kms_key_states")
@@ -121,7 +131,7 @@ def test_deleted_table_fails_deep_health(client: ApiClient, provisioned: Provisi
     assert reply.status == 503
     assert reply.body["status"] == "fail"
     assert checks(reply.body) == {"dynamodb": "fail", "kms": "pass"}
-    assert reply.body["checks"]["dynamodb"]["reason"] == "ResourceNotFoundException"
+    assert reply.body["checks"]["dynamodb"]["reason"] == "not-found"
     assert provisioned.transactions_table not in reply.text
 
 
@@ -134,9 +144,45 @@ def test_canary_for_another_key_fails_kms(client: ApiClient, provisioned: Provis
         kms_client=lambda: aws_client("kms"),
         key_id=other_key,
         canary_ciphertext=provisioned.health_canary_ciphertext,
+        interval_seconds=0,
     )
     api.configure(dataclasses.replace(deps, health=health))
     reply = client.call("GET", "/health/deep")
     assert reply.status == 503
     assert checks(reply.body) == {"dynamodb": "pass", "kms": "fail"}
-    assert reply.body["checks"]["kms"]["reason"] == "AccessDeniedException"
+    assert reply.body["checks"]["kms"]["reason"] == "access-denied"
+
+
+def test_canary_never_accumulates_however_many_probes_run(
+    client: ApiClient, provisioned: ProvisionedRegion
+) -> None:
+    for _ in range(5):
+        assert client.call("GET", "/health/deep").status == 200
+    created = client.create(txn_body(), key="canary-1")
+    keys = [item["pk"]["S"] for item in table_items(provisioned)]
+    assert sorted(keys) == sorted([f"HEALTH#{REGION}", created.body["id"]])
+
+
+@pytest.mark.parametrize("interval", ["5", "60"])
+def test_callers_within_the_configured_interval_share_one_canary_write(
+    client: ApiClient, provisioned: ProvisionedRegion, monkeypatch: pytest.MonkeyPatch, interval: str
+) -> None:
+    # GIVEN a function deployed with the default sharing interval
+    monkeypatch.setenv(env.ENV_DEEP_HEALTH_INTERVAL, interval)
+    deps = api.dependencies_from_environment()
+    api.configure(deps)
+    # WHEN a burst of anonymous callers asks for deep health
+    replies = [client.call("GET", "/health/deep") for _ in range(50)]
+    # THEN all pass, and the canary was written once
+    assert {r.status for r in replies} == {200}
+    canary = aws_client("dynamodb").get_item(
+        TableName=provisioned.transactions_table, Key={"pk": {"S": f"HEALTH#{REGION}"}}
+    )["Item"]
+    assert canary["probes"] == {"N": "1"}
+    assert len({r.body["checkedAt"] for r in replies}) == 1
+
+
+def test_the_shared_result_shows_when_it_was_checked(client: ApiClient) -> None:
+    reply = client.call("GET", "/health/deep")
+    assert reply.body["ageSeconds"] == 0
+    assert reply.body["checkedAt"].endswith("Z")

@@ -150,7 +150,10 @@ def test_empty_cursor_means_the_first_page(client: ApiClient) -> None:
     assert len(list_page(client, "cust-a", cursor="").body["items"]) == 1
 
 
-@pytest.mark.parametrize("limit", ["0", "101", "abc", "-1", "1.5", "", " 3", "1e2", "\u00b2"])
+@pytest.mark.parametrize(
+    "limit",
+    ["0", "101", "abc", "-1", "1.5", "", " 3", "1e2", "\u00b2", "0" * 5, "1" * 5000, "\u0661", "12\n"],
+)
 def test_invalid_limit_is_a_400_problem(client: ApiClient, limit: str) -> None:
     body = assert_problem(list_page(client, "cust-a", limit=limit), "invalid-parameter", 400)
     assert "limit" in body["detail"]
@@ -162,6 +165,23 @@ def test_limit_bounds_are_inclusive(client: ApiClient, limit: str) -> None:
     assert list_page(client, "cust-a", limit=limit).status == 200
 
 
-@pytest.mark.parametrize("customer", ["-leading-hyphen", "x" * 65, "caf%C3%A9"])
+@pytest.mark.parametrize(
+    "customer",
+    [
+        "-leading-hyphen",
+        "x" * 65,
+        "caf%C3%A9",
+        # shown to people: no bidirectional overrides, zero-width, separator or control characters
+        "cust%E2%80%AE1",
+        "cust%E2%80%8B1",
+        "cust%E2%80%A8",
+        "cust%00",
+    ],
+)
 def test_invalid_customer_id_in_the_path_is_a_400_problem(client: ApiClient, customer: str) -> None:
     assert_problem(list_page(client, customer), "invalid-parameter", 400)
+
+
+def test_an_encoded_path_parameter_is_decoded_once(client: ApiClient) -> None:
+    create_many(client, "cust:42", 1)
+    assert len(list_page(client, "cust%3A42").body["items"]) == 1

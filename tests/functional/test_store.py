@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -143,8 +144,9 @@ def test_get_unknown_is_none(store: TransactionStore) -> None:
 
 
 def test_canary_is_not_a_transaction(store: TransactionStore) -> None:
-    store.put_canary("HEALTH#eu-west-1", "n1")
-    assert store.read_canary("HEALTH#eu-west-1") == "n1"
+    assert store.read_canary("HEALTH#eu-west-1") is None
+    assert [store.increment_canary("HEALTH#eu-west-1") for _ in range(3)] == [1, 2, 3]
+    assert store.read_canary("HEALTH#eu-west-1") == 3
     assert store.get("HEALTH#eu-west-1") is None
 
 
@@ -160,3 +162,42 @@ def test_listing_pages_newest_first_to_the_end(store: TransactionStore) -> None:
     assert first.next_position is not None
     assert second.next_position is not None
     assert third.next_position is None
+
+
+class Truncating:
+    """A DynamoDB client whose queries stop early, as DynamoDB does at 1 MB per response: at most
+    ``per_response`` items, with a LastEvaluatedKey, however large the Limit."""
+
+    def __init__(self, real: Any, per_response: int) -> None:
+        self._real = real
+        self.per_response = per_response
+        self.queries = 0
+
+    def query(self, **request: Any) -> dict[str, Any]:
+        self.queries += 1
+        response: dict[str, Any] = self._real.query(
+            **{**request, "Limit": min(request["Limit"], self.per_response)}
+        )
+        return response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+@pytest.mark.parametrize("per_response", [1, 2, 3])
+def test_a_truncated_query_response_never_ends_the_listing(
+    provisioned: ProvisionedRegion, per_response: int
+) -> None:
+    # GIVEN five transactions, and DynamoDB answering each query with fewer items than asked for
+    truncating = Truncating(aws_client("dynamodb"), per_response)
+    store = TransactionStore(truncating, provisioned.transactions_table)  # type: ignore[arg-type]
+    created = [store.create(txn(f"k{n}", at=T0 + timedelta(seconds=n))).transaction for n in range(5)]
+    # WHEN the customer lists them, four to a page
+    first = store.list_for_customer("cust-0042", 4)
+    second = store.list_for_customer("cust-0042", 4, first.next_position)
+    # THEN the first page is full and says more follow, and nothing is lost or repeated
+    assert len(first.transactions) == 4
+    assert first.next_position is not None
+    assert [t.id for t in first.transactions + second.transactions] == [t.id for t in reversed(created)]
+    assert second.next_position is None
+    assert truncating.queries > 2

@@ -3,32 +3,40 @@
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Iterator
 from typing import Any
 
-from botocore.exceptions import ClientError
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from strongroom.runtime.adapters import kms
-from strongroom.runtime.health import CheckResult, DeepHealthCheck
+from strongroom.runtime.health import REASONS, CheckResult, DeepHealthCheck, reason_code
 
 KEY_ARN = "arn:aws:kms:eu-west-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 class FakeStore:
-    """The two canary operations of TransactionStore, in memory."""
+    """The two canary operations of TransactionStore, in memory (a counter per key, as UpdateItem ADD)."""
 
     def __init__(self, *, fail_with: Exception | None = None, forget: bool = False) -> None:
-        self.items: dict[str, str] = {}
+        self.items: dict[str, int] = {}
         self.fail_with = fail_with
         self.forget = forget
+        self.writes = 0
+        self._lock = threading.Lock()
 
-    def put_canary(self, key: str, nonce: str) -> None:
+    def increment_canary(self, key: str) -> int:
         if self.fail_with:
             raise self.fail_with
-        if not self.forget:
-            self.items[key] = nonce
+        with self._lock:
+            self.writes += 1
+            value = self.items.get(key, 0) + 1
+            if not self.forget:
+                self.items[key] = value
+            return value
 
-    def read_canary(self, key: str) -> str | None:
+    def read_canary(self, key: str) -> int | None:
         return self.items.get(key)
 
 
@@ -72,6 +80,8 @@ def checker(
     *,
     key_id: str | None = KEY_ARN,
     ciphertext: str | None = None,
+    interval_seconds: float = 0.0,
+    monotonic: Any = None,
 ) -> DeepHealthCheck:
     kms_fake = kms_client or FakeKms()
     clock = ticking()
@@ -82,6 +92,8 @@ def checker(
         key_id=key_id,
         canary_ciphertext=ciphertext,
         timer=lambda: next(clock),
+        interval_seconds=interval_seconds,
+        **({"monotonic": monotonic} if monotonic else {}),
     )
 
 
@@ -90,19 +102,19 @@ def by_name(results: list[CheckResult]) -> dict[str, CheckResult]:
 
 
 def test_both_checks_pass_when_the_data_path_works() -> None:
-    results = by_name(checker().run())
+    results = by_name(checker().run().results)
     assert set(results) == {"dynamodb", "kms"}
     assert all(r.ok and r.reason is None for r in results.values())
 
 
 def test_latency_is_measured_with_the_injected_timer() -> None:
-    results = checker().run()
+    results = checker().run().results
     assert [r.latency_ms for r in results] == [250.0, 250.0]
     assert results[0].to_json() == {"status": "pass", "latencyMs": 250.0}
 
 
 def test_canary_that_does_not_read_back_fails_dynamodb() -> None:
-    results = by_name(checker(FakeStore(forget=True)).run())
+    results = by_name(checker(FakeStore(forget=True)).run().results)
     assert not results["dynamodb"].ok
     assert results["kms"].ok
 
@@ -122,23 +134,21 @@ def test_aws_failure_is_reported_by_error_code_never_by_message() -> None:
         {"Error": {"Code": "DisabledException", "Message": f"{KEY_ARN} is disabled."}}, "Decrypt"
     )
     # WHEN the checks run
-    results = by_name(checker(FakeStore(fail_with=table_error), FakeKms(fail_with=key_error)).run())
-    # THEN each failure says only the AWS error code
-    assert results["dynamodb"].to_json() == {
-        "status": "fail",
-        "latencyMs": 250.0,
-        "reason": "ResourceNotFoundException",
-    }
-    assert results["kms"].to_json() == {"status": "fail", "latencyMs": 250.0, "reason": "DisabledException"}
+    results = by_name(checker(FakeStore(fail_with=table_error), FakeKms(fail_with=key_error)).run().results)
+    # THEN each failure says only a stable reason code
+    assert results["dynamodb"].to_json() == {"status": "fail", "latencyMs": 250.0, "reason": "not-found"}
+    assert results["kms"].to_json() == {"status": "fail", "latencyMs": 250.0, "reason": "key-unavailable"}
 
 
-def test_non_aws_failure_is_reported_by_exception_type_only() -> None:
-    results = by_name(checker(FakeStore(fail_with=ConnectionError("10.1.3.7:443 refused"))).run())
-    assert results["dynamodb"].reason == "ConnectionError"
+def test_non_aws_failure_is_reported_by_reason_code_not_by_exception() -> None:
+    results = by_name(checker(FakeStore(fail_with=ConnectionError("10.1.3.7:443 refused"))).run().results)
+    assert results["dynamodb"].reason == "unreachable"
+    results = by_name(checker(FakeStore(fail_with=KeyError("pk"))).run().results)
+    assert results["dynamodb"].reason == "error"
 
 
 def test_missing_data_key_fails_kms() -> None:
-    results = by_name(checker(key_id=None).run())
+    results = by_name(checker(key_id=None).run().results)
     assert not results["kms"].ok
     assert results["dynamodb"].ok
 
@@ -146,19 +156,19 @@ def test_missing_data_key_fails_kms() -> None:
 def test_provisioned_canary_is_decrypted_without_encrypting() -> None:
     fake = FakeKms()
     ciphertext = base64.b64encode(KEY_ARN.encode() + b"|" + kms.CANARY_PLAINTEXT).decode()
-    assert all(r.ok for r in checker(kms_client=fake, ciphertext=ciphertext).run())
+    assert all(r.ok for r in checker(kms_client=fake, ciphertext=ciphertext).run().results)
     assert fake.calls == ["decrypt"]
 
 
 def test_canary_for_another_key_fails() -> None:
     ciphertext = base64.b64encode(b"other-key|" + kms.CANARY_PLAINTEXT).decode()
-    results = by_name(checker(ciphertext=ciphertext).run())
-    assert results["kms"].reason == "InvalidCiphertextException"
+    results = by_name(checker(ciphertext=ciphertext).run().results)
+    assert results["kms"].reason == "key-mismatch"
 
 
 def test_wrong_canary_plaintext_fails() -> None:
     ciphertext = base64.b64encode(KEY_ARN.encode() + b"|something else").decode()
-    assert not by_name(checker(ciphertext=ciphertext).run())["kms"].ok
+    assert not by_name(checker(ciphertext=ciphertext).run().results)["kms"].ok
 
 
 def test_unprovisioned_canary_is_minted_once_per_execution_environment() -> None:
@@ -167,3 +177,103 @@ def test_unprovisioned_canary_is_minted_once_per_execution_environment() -> None
     health.run()
     health.run()
     assert fake.calls == ["encrypt", "decrypt", "decrypt"]
+
+
+def test_missing_data_key_is_reported_as_not_configured() -> None:
+    assert by_name(checker(key_id=None).run().results)["kms"].reason == "not-configured"
+
+
+def test_canary_that_does_not_read_back_is_a_stale_read() -> None:
+    assert by_name(checker(FakeStore(forget=True)).run().results)["dynamodb"].reason == "stale-read"
+
+
+def test_concurrent_probes_never_fail_each_other() -> None:
+    # GIVEN many execution environments probing one Region's table at once (no result sharing)
+    store = FakeStore()
+    barrier = threading.Barrier(32)
+    outcomes: list[bool] = []
+
+    def probe() -> None:
+        health = checker(store)
+        barrier.wait()
+        outcomes.append(health.run().ok)
+
+    threads = [threading.Thread(target=probe) for _ in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # THEN every probe passes, and the canary is one item, not one per probe
+    assert outcomes == [True] * 32
+    assert list(store.items) == ["HEALTH#eu-west-1"]
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_callers_within_the_interval_share_one_run_and_see_its_age() -> None:
+    store, clock = FakeStore(), FakeMonotonic()
+    health = checker(store, interval_seconds=5.0, monotonic=clock)
+    first = health.run()
+    clock.now += 3.5
+    second = health.run()
+    assert store.writes == 1
+    assert second.results == first.results
+    assert second.checked_at == first.checked_at
+    assert (first.age_seconds, second.age_seconds) == (0.0, 3.5)
+    clock.now += 1.5  # the interval has passed: the next caller runs the checks again
+    third = health.run()
+    assert store.writes == 2
+    assert third.age_seconds == 0.0
+
+
+def test_a_failed_result_is_shared_too_so_a_flood_cannot_multiply_the_load() -> None:
+    store, clock = FakeStore(fail_with=ConnectionError("down")), FakeMonotonic()
+    fake_kms = FakeKms()
+    health = checker(store, fake_kms, interval_seconds=5.0, monotonic=clock)
+    for _ in range(50):
+        assert not health.run().ok
+    assert fake_kms.calls == ["encrypt", "decrypt"]
+
+
+def test_concurrent_callers_in_one_environment_run_the_checks_once() -> None:
+    store = FakeStore()
+    health = checker(store, interval_seconds=60.0)
+    threads = [threading.Thread(target=health.run) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.writes == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (ClientError({"Error": {"Code": "ThrottlingException", "Message": "x"}}, "Decrypt"), "throttled"),
+        (
+            ClientError({"Error": {"Code": "AccessDeniedException", "Message": "arn:…"}}, "Decrypt"),
+            "access-denied",
+        ),
+        (
+            ClientError({"Error": {"Code": "KMSInvalidStateException", "Message": "x"}}, "Decrypt"),
+            "key-unavailable",
+        ),
+        (
+            ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, "PutItem"),
+            "dependency-error",
+        ),
+        (ClientError({"Error": {"Code": "SomethingNew", "Message": "x"}}, "PutItem"), "error"),
+        (ReadTimeoutError(endpoint_url="https://dynamodb.eu-west-1.amazonaws.com"), "timeout"),
+        (EndpointConnectionError(endpoint_url="https://kms.eu-west-1.amazonaws.com"), "unreachable"),
+        (RuntimeError("boom"), "error"),
+    ],
+)
+def test_every_failure_maps_to_a_documented_reason_code(error: Exception, reason: str) -> None:
+    assert reason_code(error) == reason
+    assert reason in REASONS

@@ -250,3 +250,54 @@ def test_new_transaction_is_accepted_and_stamped_in_utc() -> None:
 def test_new_transaction_refuses_a_naive_clock() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         new_transaction(request(), transaction_id="txn_x", now=datetime(2026, 11, 23))
+
+
+def test_hidden_character_ranges_cover_every_control_format_and_separator_character() -> None:
+    # The ranges are written out (same rule on every interpreter, publishable as a schema pattern);
+    # this interpreter's Unicode database must not know a hidden character they miss.
+    import unicodedata  # noqa: PLC0415
+
+    from strongroom.runtime.domain.transaction import _HIDDEN_RANGES, _SPACE_RANGES  # noqa: PLC0415
+
+    def covered(ranges: tuple[tuple[int, int], ...], cp: int) -> bool:
+        return any(a <= cp <= b for a, b in ranges)
+
+    hidden = {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"}
+    missed = [
+        f"U+{cp:04X}"
+        for cp in range(0x110000)
+        if unicodedata.category(chr(cp)) in hidden and not covered(_HIDDEN_RANGES, cp)
+    ]
+    assert missed == []
+    spaces = [cp for cp in range(0x110000) if chr(cp).isspace() and not covered(_HIDDEN_RANGES, cp)]
+    assert all(covered(_SPACE_RANGES, cp) for cp in spaces)
+    assert all(chr(cp).isspace() for a, b in _SPACE_RANGES for cp in range(a, b + 1))
+
+
+@pytest.mark.parametrize("reference", ["Café ☕", "Miete 11/2026", "家賃", "rent 🎉", "a b", "x" * 140])
+def test_visible_text_in_any_script_is_a_valid_reference(reference: str) -> None:
+    assert request(reference=reference).reference == reference
+
+
+def test_the_reference_pattern_holds_no_raw_control_characters() -> None:
+    # Templates and documents carry it: YAML parsers (cfn-lint) refuse raw control characters.
+    from strongroom.runtime.domain.transaction import REFERENCE_PATTERN  # noqa: PLC0415
+
+    assert all((c.isascii() and c.isprintable()) or ord(c) > 0xFFFF for c in REFERENCE_PATTERN)
+
+
+@given(
+    st.text(
+        st.one_of(
+            st.characters(),
+            st.sampled_from([" ", "\u00a0", "\u3000", "\u202e", "\u200b", "\u2028", "\x7f", "\U000e0041"]),
+        ),
+        max_size=20,
+    )
+)
+def test_the_published_pattern_and_the_rule_agree(reference: str) -> None:
+    from strongroom.runtime.domain.transaction import REFERENCE_PATTERN, _is_valid_reference  # noqa: PLC0415
+
+    assert (re.fullmatch(REFERENCE_PATTERN, reference) is not None) is (
+        _is_valid_reference(reference) is None
+    )

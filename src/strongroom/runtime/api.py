@@ -17,7 +17,7 @@ with long_lived():  # the cold start's imports are long-lived: no GC passes over
     from collections.abc import Callable
     from dataclasses import dataclass, field
     from datetime import UTC, datetime
-    from functools import cache
+    from functools import cache, wraps
     from typing import TYPE_CHECKING, Any
 
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -27,6 +27,7 @@ with long_lived():  # the cold start's imports are long-lived: no GC passes over
     from pydantic import ValidationError
 
     from strongroom.runtime import problems as p
+    from strongroom.runtime import routes
     from strongroom.runtime.adapters.dynamodb import StoreUnavailable, TransactionStore
     from strongroom.runtime.cursor import CursorCodec
     from strongroom.runtime.domain import (
@@ -39,24 +40,26 @@ with long_lived():  # the cold start's imports are long-lived: no GC passes over
         transaction_id_for,
         validate_idempotency_key,
     )
-    from strongroom.runtime.domain.transaction import CUSTOMER_ID_PATTERN, is_transaction_id
+    from strongroom.runtime.domain.transaction import CUSTOMER_ID_PATTERN, is_transaction_id, timestamp_text
     from strongroom.runtime.health import DeepHealthCheck
-    from strongroom.runtime.models import CreateTransaction, MalformedBody, problems_from, transaction_json
-    from strongroom.runtime.observability import count, customer_ref, logger, make_tracer, metrics
+    from strongroom.runtime.identity import NoIdentity, principal
+    from strongroom.runtime.models import (
+        CreateTransaction,
+        Health,
+        MalformedBody,
+        problems_from,
+        transaction_json,
+    )
+    from strongroom.runtime.observability import count, customer_ref, logger, metrics, traced
+    from strongroom.runtime.routes import HEALTH_JSON, JSON, OPERATIONS, SECURITY_HEADERS, Operation
     from strongroom.runtime.settings import RuntimeSettings, SettingsError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-JSON = "application/json"
-HEALTH_JSON = "application/health+json"
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
-}
 _CUSTOMER_ID_RE = re.compile(CUSTOMER_ID_PATTERN)
+_LIMIT_RE = re.compile(r"[0-9]{1,4}")
 _RETRYABLE_AWS_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
@@ -130,40 +133,33 @@ def _build_dependencies() -> Dependencies:
         kms_client=cache(lambda: session.client("kms", config=config)),
         key_id=settings.data_key_id,
         canary_ciphertext=settings.health_canary_ciphertext,
+        interval_seconds=settings.deep_health_interval_seconds,
     )
     cursors = CursorCodec(settings.cursor_secret) if settings.cursor_secret else None
     return Dependencies(settings=settings, store=store, health=health, cursors=cursors)
 
 
-# --- the operations, registered with the resolver and described for the OpenAPI document ---
+# --- the operations (declared in routes.py), registered with the resolver ---
 
 
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    operation_id: str
-    summary: str
-    status: int
-    response: str
-    request: str | None = None
-    authorized: bool = True
-    headers: tuple[str, ...] = ()
-    query: tuple[str, ...] = ()
-
-    def matches(self, path: str) -> bool:
-        return re.fullmatch(re.sub(r"<\w+>", "[^/]+", self.path), path) is not None
+Handler = Callable[..., Response[str]]
 
 
-OPERATIONS: list[Operation] = []
+def handles(op: Operation) -> Callable[[Handler], Handler]:
+    """Register a handler for ``op``. An authorised operation refuses a request with no IAM identity
+    itself too: API Gateway should never pass one, but a misconfigured method must not open the API."""
 
+    def register(function: Handler) -> Handler:
+        if not op.authorized:
+            return app.route(op.resolver_path, op.method)(function)
 
-def operation(
-    method: str, path: str, **details: Any
-) -> Callable[[Callable[..., Response[str]]], Callable[..., Response[str]]]:
-    def register(function: Callable[..., Response[str]]) -> Callable[..., Response[str]]:
-        OPERATIONS.append(Operation(method, path, **details))
-        return app.route(path, method)(function)
+        @wraps(function)
+        def authorised(*args: Any, **kwargs: Any) -> Response[str]:
+            _caller(app.current_event)
+            return function(*args, **kwargs)
+
+        app.route(op.resolver_path, op.method)(authorised)
+        return function
 
     return register
 
@@ -177,8 +173,11 @@ def _json(
 
 
 def _caller(event: APIGatewayProxyEvent) -> str:
-    identity = event.request_context.identity
-    return identity.user_arn or identity.caller or identity.access_key or "anonymous"
+    """The principal idempotency keys are scoped to (identity.py); no identity is a 403, never "anonymous"."""
+    try:
+        return principal((event.raw_event.get("requestContext") or {}).get("identity"))
+    except NoIdentity as exc:
+        raise p.Problem(p.FORBIDDEN, f"{exc}: sign the request with SigV4 (IAM authorization)") from None
 
 
 def _body(event: APIGatewayProxyEvent, limit: int) -> str:
@@ -206,19 +205,11 @@ def _idempotency_key(event: APIGatewayProxyEvent) -> str:
         raise p.Problem(kind, exc.problems[0].message) from None
 
 
-@operation(
-    "POST",
-    "/transactions",
-    operation_id="createTransaction",
-    summary="Create a transaction, exactly once per Idempotency-Key",
-    status=201,
-    request="CreateTransaction",
-    response="Transaction",
-    headers=("Idempotency-Key",),
-)
+@handles(routes.CREATE_TRANSACTION)
 def create_transaction() -> Response[str]:
     deps = dependencies()
     event = app.current_event
+    caller = _caller(event)
     body = _body(event, deps.settings.max_body_bytes)
     key = _idempotency_key(event)
     try:
@@ -232,7 +223,7 @@ def create_transaction() -> Response[str]:
         type=fields.type,
         reference=fields.reference,
     )
-    txn = new_transaction(request, transaction_id=transaction_id_for(_caller(event), key), now=deps.clock())
+    txn = new_transaction(request, transaction_id=transaction_id_for(caller, key), now=deps.clock())
     result = deps.store.create(txn)
     count("TransactionReplayed" if result.replayed else "TransactionCreated")
     logger.info(
@@ -249,41 +240,36 @@ def create_transaction() -> Response[str]:
     return _json(201, transaction_json(result.transaction), headers)
 
 
-@operation(
-    "GET",
-    "/transactions/<transaction_id>",
-    operation_id="getTransaction",
-    summary="Read one transaction",
-    status=200,
-    response="Transaction",
-)
+@handles(routes.GET_TRANSACTION)
 def get_transaction(transaction_id: str) -> Response[str]:
+    transaction_id = _path_parameter("transaction_id", transaction_id)
     txn = dependencies().store.get(transaction_id) if is_transaction_id(transaction_id) else None
     if txn is None:
         raise TransactionNotFound(transaction_id)
     return _json(200, transaction_json(txn))
 
 
+def _path_parameter(name: str, routed: str) -> str:
+    """A path parameter as API Gateway decoded it. REST APIs pass `path` still percent-encoded, so
+    the segment the resolver routed on (``routed``) is only the fallback for events without one."""
+    decoded = (app.current_event.path_parameters or {}).get(name)
+    return decoded if decoded is not None else routed
+
+
 def _limit(raw: str | None, settings: RuntimeSettings) -> int:
     if raw is None:
         return min(settings.page_size_default, settings.page_size_max)
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= settings.page_size_max:
+    # Checked as text before int(): a limit of thousands of digits must not reach the conversion.
+    if not _LIMIT_RE.fullmatch(raw) or not 1 <= int(raw) <= settings.page_size_max:
         raise p.Problem(
             p.INVALID_PARAMETER, f"limit must be a whole number from 1 to {settings.page_size_max}"
         )
     return int(raw)
 
 
-@operation(
-    "GET",
-    "/customers/<customer_id>/transactions",
-    operation_id="listCustomerTransactions",
-    summary="List a customer's transactions, newest first",
-    status=200,
-    response="TransactionPage",
-    query=("limit", "cursor"),
-)
+@handles(routes.LIST_CUSTOMER_TRANSACTIONS)
 def list_customer_transactions(customer_id: str) -> Response[str]:
+    customer_id = _path_parameter("customer_id", customer_id)
     deps = dependencies()
     if not _CUSTOMER_ID_RE.fullmatch(customer_id):
         raise p.Problem(p.INVALID_PARAMETER, "customerId must be 1-64 letters, digits, '_', '.', ':' or '-'")
@@ -299,57 +285,35 @@ def list_customer_transactions(customer_id: str) -> Response[str]:
     return _json(200, {"items": [transaction_json(t) for t in page.transactions], "nextCursor": next_cursor})
 
 
-@operation(
-    "GET",
-    "/health",
-    operation_id="health",
-    summary="Shallow health",
-    status=200,
-    response="Health",
-    authorized=False,
-)
+@handles(routes.HEALTH)
 def health() -> Response[str]:
     return _json(200, {"status": "pass", "region": dependencies().settings.region}, content_type=HEALTH_JSON)
 
 
-@operation(
-    "GET",
-    "/health/deep",
-    operation_id="deepHealth",
-    summary="Deep health: DynamoDB canary write/read and KMS decrypt; 503 when any fails",
-    status=200,
-    response="Health",
-    authorized=False,
-)
+@handles(routes.DEEP_HEALTH)
 def deep_health() -> Response[str]:
     checker = dependencies().health
-    results = checker.run()
-    ok = all(r.ok for r in results)
-    if not ok:
+    report = checker.run()
+    if not report.ok and report.age_seconds == 0:  # counted and logged once per run, not per caller
         count("DeepHealthFailed")
         logger.warning(
-            "deep health failed", extra={"checks": {r.name: r.reason for r in results if not r.ok}}
+            "deep health failed", extra={"checks": {r.name: r.reason for r in report.results if not r.ok}}
         )
-    body = {
-        "status": "pass" if ok else "fail",
+    body: Health = {
+        "status": "pass" if report.ok else "fail",
         "region": checker.region,
-        "checks": {r.name: r.to_json() for r in results},
+        "checks": {r.name: r.to_json() for r in report.results},  # type: ignore[misc]
+        "checkedAt": timestamp_text(report.checked_at),
+        "ageSeconds": round(report.age_seconds, 3),
     }
-    return _json(200 if ok else 503, body, content_type=HEALTH_JSON)
+    return _json(200 if report.ok else 503, body, content_type=HEALTH_JSON)
 
 
-@operation(
-    "GET",
-    "/openapi.json",
-    operation_id="openapi",
-    summary="This API's OpenAPI 3 document",
-    status=200,
-    response="OpenAPI",
-)
+@handles(routes.OPENAPI)
 def openapi() -> Response[str]:
     from strongroom.runtime.openapi import document  # noqa: PLC0415 - built only when asked for
 
-    return _json(200, document())
+    return _json(200, document(dependencies().settings.page_size_max))
 
 
 # --- errors: the one place a failure becomes HTTP ---
@@ -432,7 +396,4 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return response
 
 
-_tracer = make_tracer()
-handler: Callable[[dict[str, Any], LambdaContext], dict[str, Any]] = (
-    _tracer.capture_lambda_handler(_handle) if _tracer else _handle
-)
+handler = traced(_handle)

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import os
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
@@ -17,7 +17,11 @@ from aws_lambda_powertools.metrics import Metrics, MetricUnit
 from strongroom import constants as env
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from aws_lambda_powertools.tracing import Tracer
+
+    Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 SERVICE = "strongroom-api"
 NAMESPACE = "Strongroom"
@@ -50,3 +54,37 @@ def make_tracer() -> Tracer | None:
 
     # Patch only botocore: the default patches every supported library it can import (~200 modules).
     return Tracer(service=SERVICE, patch_modules=("botocore",))
+
+
+class InvocationFailed(Exception):
+    """What leaves the function when a handler fails unexpectedly: the failure's type, never its text."""
+
+
+def _guarded(handler: Handler) -> Handler:
+    def guarded(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            return handler(event, context)
+        except Exception as exc:
+            logger.exception("invocation failed")
+            raise InvocationFailed(
+                f"{type(exc).__name__}; see the function log for this request id"
+            ) from None
+
+    return guarded
+
+
+def traced(handler: Handler) -> Handler:
+    """``handler`` with an X-Ray segment per invocation when tracing is on (as deployed).
+
+    The response body (customer id, amount, reference) and exception text are never recorded as
+    trace metadata: X-Ray is not a store for customer data. FUNCTION_ENVIRONMENT turns both captures
+    off for every function, and they are off here explicitly; but the X-Ray SDK records any exception
+    that leaves a subsegment, message included, so an escaping exception is first replaced by one
+    that names only its type (and, as Lambda reports it, that is what its error log shows too).
+    """
+    guarded = _guarded(handler)
+    tracer = make_tracer()
+    if tracer is None:
+        return guarded
+    wrapped: Handler = tracer.capture_lambda_handler(guarded, capture_response=False, capture_error=False)
+    return wrapped

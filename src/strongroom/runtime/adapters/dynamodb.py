@@ -146,6 +146,8 @@ class TransactionStore:
         """Newest first. ``after`` is a previous page's ``next_position``; the last page has none.
 
         One item more than asked for is read, so a page is only followed by a cursor when more exist.
+        DynamoDB may stop a query early (1 MB per response) with fewer items and a LastEvaluatedKey:
+        the query then continues from that key, so a truncated response never ends the listing.
         """
         request: dict[str, Any] = {
             "TableName": self._table,
@@ -161,16 +163,32 @@ class TransactionStore:
                 "customerId": {"S": customer_id},
                 "createdAtId": {"S": after["sort"]},
             }
-        items = self._client.query(**request).get("Items", [])
+        items: list[Item] = []
+        while True:
+            response = self._client.query(**request)
+            items += response.get("Items", [])
+            resume = response.get("LastEvaluatedKey")
+            if len(items) > limit or not resume:
+                break
+            request["ExclusiveStartKey"] = resume
+            request["Limit"] = limit + 1 - len(items)
         page, more = items[:limit], len(items) > limit
         position = {"id": page[-1]["pk"]["S"], "sort": page[-1]["createdAtId"]["S"]} if more else None
         return Page([from_item(item) for item in page], position)
 
-    def put_canary(self, key: str, nonce: str) -> None:
-        """The deep health check's write: an item outside the customer index (no customerId)."""
-        self._client.put_item(TableName=self._table, Item={"pk": {"S": key}, "nonce": {"S": nonce}})
+    def increment_canary(self, key: str) -> int:
+        """The deep health check's write: one counter item per Region, outside the customer index (no
+        customerId). Returns the value this write produced; concurrent writers only make it larger."""
+        response = self._client.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": key}},
+            UpdateExpression="ADD probes :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"]["probes"]["N"])
 
-    def read_canary(self, key: str) -> str | None:
+    def read_canary(self, key: str) -> int | None:
         response = self._client.get_item(TableName=self._table, Key={"pk": {"S": key}}, ConsistentRead=True)
         item = response.get("Item")
-        return str(item["nonce"]["S"]) if item else None
+        return int(item["probes"]["N"]) if item and "probes" in item else None

@@ -4,7 +4,9 @@ emulator's provisioning and the CDK constructs are built from (so local and clou
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+from strongroom.runtime.domain.transaction import TRANSACTION_ID_PREFIX, is_transaction_id
 
 AttributeType = Literal["S", "N", "B"]
 StreamView = Literal["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"]
@@ -48,6 +50,21 @@ TRANSACTIONS = TableSchema(
     indexes=(IndexSchema(CUSTOMER_INDEX, Key("customerId"), Key("createdAtId")),),
     stream="NEW_AND_OLD_IMAGES",
 )
+
+# The transactions table also holds one deep-health canary item per Region (runtime/health.py),
+# whose key never looks like a transaction id. Consumers of the table's change stream select
+# transactions with this Lambda event filter (so canary changes never even invoke them) and check
+# each record with :func:`is_transaction_record` as well.
+TRANSACTION_RECORDS_FILTER: dict[str, Any] = {
+    "dynamodb": {"Keys": {"pk": {"S": [{"prefix": TRANSACTION_ID_PREFIX}]}}}
+}
+
+
+def is_transaction_record(record: dict[str, Any]) -> bool:
+    """Whether a DynamoDB stream record of the transactions table is about a transaction."""
+    key = record.get("dynamodb", {}).get("Keys", {}).get("pk", {}).get("S")
+    return isinstance(key, str) and is_transaction_id(key)
+
 
 # Audit events: eventual (MREC) and expiring. MREC replicates through the table's stream, so the
 # stream is part of the definition (and of local provisioning) rather than a cloud-only extra.

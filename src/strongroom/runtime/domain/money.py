@@ -18,6 +18,32 @@ MAX_AMOUNT = Decimal("1000000000")
 _AMOUNT_RE = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]+)?$")
 
 
+def amount_pattern(minor_units: int, *, canonical: bool = False) -> str:
+    """The rule :func:`money_problems` applies to an amount in a currency with ``minor_units`` decimals,
+    as a regular expression to publish: plain decimal, at most that many decimals, above zero and below
+    MAX_AMOUNT. ``canonical``: the one spelling :attr:`Money.amount_text` gives, with exactly that many.
+
+    Written for every regex dialect a schema may meet (ECMA-262, Rust, Java, Python): no lookaround.
+    """
+    whole_digits = len(str(int(MAX_AMOUNT))) - 1  # MAX_AMOUNT is a power of ten: 10**9 -> 9 digits
+    above_one = f"[1-9][0-9]{{0,{whole_digits - 1}}}"
+    if minor_units == 0:
+        return f"^{above_one}$"
+    fraction = f"[0-9]{{{minor_units}}}" if canonical else f"[0-9]{{1,{minor_units}}}"
+    # Below one, some decimal must be non-zero: the first non-zero one is at position k.
+    below_one = "|".join(
+        "0" * k + "[1-9]" + _digits(minor_units - 1 - k, exact=canonical) for k in range(minor_units)
+    )
+    whole = rf"{above_one}\.{fraction}" if canonical else rf"{above_one}(?:\.{fraction})?"
+    return rf"^(?:{whole}|0\.(?:{below_one}))$"
+
+
+def _digits(count: int, *, exact: bool) -> str:
+    if count == 0:
+        return ""
+    return f"[0-9]{{{count}}}" if exact else f"[0-9]{{0,{count}}}"
+
+
 @dataclass(frozen=True, slots=True)
 class Money:
     """An amount quantized to its currency's minor units (EUR 12.30, JPY 500, BHD 1.250)."""
