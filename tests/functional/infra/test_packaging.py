@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 import dataclasses
 import json
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,7 +52,8 @@ def bundle(tmp_path: Path) -> LambdaBundle:
         path.write_text(text)
     lock = tmp_path / "lambda.lock"
     lock.write_text("boto3==1.0 --hash=sha256:aaaa\n")
-    return LambdaBundle(tmp_path / "src", lock, tmp_path / "build", FakeInstaller())
+    # No compiler unless a test gives one: whether this machine has a CPython 3.13 must not matter here.
+    return LambdaBundle(tmp_path / "src", lock, tmp_path / "build", FakeInstaller(), compiler=None)
 
 
 def test_only_the_runtime_ships(bundle: LambdaBundle) -> None:
@@ -99,7 +102,7 @@ def test_a_failed_install_leaves_no_build_behind(bundle: LambdaBundle, tmp_path:
     def broken(lock_file: Path, target: Path) -> None:
         raise OSError("no network")
 
-    failing = LambdaBundle(bundle.source_root, bundle.lock_file, bundle.build_root, broken)
+    failing = dataclasses.replace(bundle, install=broken)
     with pytest.raises(OSError, match="no network"):
         failing.build()
     assert not (bundle.build_root / bundle.asset_hash()).exists()
@@ -161,23 +164,112 @@ def test_bytecode_is_compiled_when_a_compiler_is_given_and_changes_the_hash(bund
     assert not list(plain.build().rglob("*.pyc"))
 
 
+def test_the_recipe_is_part_of_the_hash(bundle: LambdaBundle) -> None:
+    # The benchmark builds its x86_64 site with another installer; its builds must not pass for the bundle's.
+    assert dataclasses.replace(bundle, recipe="another installer").asset_hash() != bundle.asset_hash()
+
+
+def test_the_bundle_bytecode_is_valid_whatever_the_timestamps(tmp_path: Path) -> None:
+    # GIVEN a module compiled as the bundle is compiled
+    (tmp_path / "module.py").write_text("X = 1\n")
+    packaging.compile_bytecode(Path(sys.executable), tmp_path)
+
+    # THEN its .pyc is hash-based and unchecked (PEP 552 flags 0b01): Lambda never compares it with the
+    # source, so unzipping with new timestamps costs no recompilation (which a read-only dir would repeat)
+    (pyc,) = (tmp_path / "__pycache__").glob("module.*.pyc")
+    assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01
+
+
+def test_packaging_imports_without_cdk() -> None:
+    # The benchmark (which needs no infra extras) finds Lambda's Python and builds its site through it.
+    script = "import sys; sys.modules['aws_cdk'] = None; import strongroom.infra.packaging"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+# --- finding Lambda's CPython 3.13 ----------------------------------------------------------------
+
+
+@pytest.fixture
+def finder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A fresh search over a PATH that holds only what the test puts in the returned directory."""
+    path = tmp_path / "bin"
+    path.mkdir()
+    monkeypatch.setenv("PATH", str(path))
+    monkeypatch.delenv("STRONGROOM_LAMBDA_PYTHON", raising=False)
+    packaging.find_lambda_python.cache_clear()
+    yield path
+    packaging.find_lambda_python.cache_clear()
+
+
+def executable(path: Path, script: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\n{script}\n")
+    path.chmod(0o755)
+    return path
+
+
+WORKING = "echo CPython True"
+
+
 @pytest.mark.parametrize(
     ("script", "usable"),
     [
         ("exit 127", False),  # a version manager's shim with no such version behind it
         ("echo CPython False", False),  # some other Python
-        ("echo CPython True", True),
+        (WORKING, True),
     ],
 )
 def test_the_bytecode_compiler_is_probed_not_trusted_by_name(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, usable: bool
+    finder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    script: str,
+    usable: bool,
 ) -> None:
-    fake = tmp_path / "python3.13"
-    fake.write_text(f"#!/bin/sh\n{script}\n")
-    fake.chmod(0o755)
+    fake = executable(finder.parent / "explicit" / "python3.13", script)
+    executable(finder / "python3.13", WORKING)  # explicit wins: no silent fallback to another one
     monkeypatch.setenv("STRONGROOM_LAMBDA_PYTHON", str(fake))
-    packaging.bytecode_compiler.cache_clear()
-    try:
-        assert packaging.bytecode_compiler() == (fake if usable else None)
-    finally:
-        packaging.bytecode_compiler.cache_clear()
+
+    assert packaging.bytecode_compiler() == (fake if usable else None)
+    assert ("STRONGROOM_LAMBDA_PYTHON" in capsys.readouterr().err) is not usable
+
+
+def test_pyenv_versions_are_searched_newest_first_behind_a_broken_shim(finder: Path, tmp_path: Path) -> None:
+    # GIVEN this machine's layout: python3.13 on PATH is pyenv's shim, which fails without a selected version
+    executable(finder / "python3.13", "exit 127")
+    root = tmp_path / "pyenv"
+    executable(finder / "pyenv", f'[ "$1" = root ] && echo {root}')
+    executable(root / "versions/3.13.2/bin/python3.13", WORKING)
+    newest_working = executable(root / "versions/3.13.10/bin/python3.13", WORKING)
+    executable(root / "versions/3.13.11/bin/python3.13", "exit 1")  # a broken build is skipped
+    executable(root / "versions/3.12.9/bin/python3.12", WORKING)
+
+    assert packaging.find_lambda_python() == newest_working
+
+
+def test_uv_is_asked_when_neither_path_nor_pyenv_has_one(finder: Path, tmp_path: Path) -> None:
+    found = executable(tmp_path / "uv-python/bin/python3.13", WORKING)
+    executable(finder / "uv", f'[ "$*" = "python find 3.13" ] && echo {found}')
+
+    assert packaging.find_lambda_python() == found
+
+
+def test_without_a_3_13_a_note_says_so_and_what_to_do(
+    finder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert packaging.find_lambda_python() is None
+    note = capsys.readouterr().err
+    assert "no CPython 3.13 found" in note
+    assert "set STRONGROOM_LAMBDA_PYTHON" in note
+    assert len(note.strip().splitlines()) == 1
+
+
+def test_the_makefile_asks_the_same_finder(finder: Path, tmp_path: Path) -> None:
+    # `make test` runs the runtime tests under the interpreter this prints (exit 1: skip, with a note)
+    found = executable(tmp_path / "python3.13", WORKING)
+    for environment, code, out in (({}, 1, ""), ({"STRONGROOM_LAMBDA_PYTHON": str(found)}, 0, f"{found}\n")):
+        command = [sys.executable, "-m", "strongroom.infra.packaging", "lambda-python"]
+        env = {"PATH": str(finder), **environment}
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        assert (done.returncode, done.stdout) == (code, out), done.stderr

@@ -1,9 +1,10 @@
 """Cold-start child, baseline: the least a function can do for the same write: boto3, one client, one PutItem.
 
-Run by ``bench_api`` in a fresh interpreter with the candidate's environment. The item arrives on
-stdin as JSON; the client is configured as the API configures its own and the PutItem carries the
-same condition, so what the candidate costs beyond this is the API's own code and libraries. The
-last line of stdout is the result; the process then ends without interpreter teardown.
+Run as a file by ``strongroom.bench.api`` in a fresh interpreter (3.11, or Lambda's 3.13) with the
+candidate's environment. The item arrives on stdin as JSON; the client is configured as the API
+configures its own and the PutItem carries the same condition, so what the candidate costs beyond
+this is the API's own code and libraries. The last line of stdout is the result; the process then
+ends without interpreter teardown.
 """
 
 # ruff: noqa: E402 - the clock starts before anything else is imported
@@ -47,4 +48,5 @@ def main() -> None:
     os._exit(0)
 
 
-main()
+if __name__ == "__main__":  # run as a script, never imported
+    main()

@@ -1,1 +1,0 @@
-"""Benchmarks: performance is measured here, as ratios taken in the same run, never asserted in tests."""
