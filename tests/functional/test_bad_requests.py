@@ -226,3 +226,10 @@ def test_rejections_carry_the_security_headers(client: ApiClient) -> None:
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
     assert reply.headers["Strict-Transport-Security"].startswith("max-age=")
     assert reply.headers["X-Correlation-Id"]
+
+
+def test_a_lone_surrogate_escape_is_a_malformed_body(client: ApiClient, rejected: Rejected) -> None:
+    # The published reference pattern leaves surrogates out because no valid body can carry one.
+    raw = json.dumps(txn_body()).replace('"rent"', '"re\\ud800nt"').encode()
+    reply = client.call("POST", "/transactions", raw=raw, headers={"Idempotency-Key": "surrogate"})
+    rejected(reply, "malformed-request", 400)

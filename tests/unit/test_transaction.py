@@ -289,7 +289,9 @@ def test_the_reference_pattern_holds_no_raw_control_characters() -> None:
 @given(
     st.text(
         st.one_of(
-            st.characters(),
+            # no surrogates: JSON cannot carry one (the API refuses such a body as malformed), and the
+            # published pattern leaves them out
+            st.characters(exclude_categories=["Cs"]),
             st.sampled_from([" ", "\u00a0", "\u3000", "\u202e", "\u200b", "\u2028", "\x7f", "\U000e0041"]),
         ),
         max_size=20,
