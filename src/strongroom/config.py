@@ -133,6 +133,23 @@ class AlarmThresholds:
 
 
 @dataclass(frozen=True, slots=True)
+class SecurityConfig:
+    """Who administers and who may destroy keys, which organization counts as ours, where alarms go,
+    how long audit evidence is locked, and how the firewall and secret rotation behave."""
+
+    key_admin_role: str = "strongroom-key-admin"  # a role name in the account, or a role ARN
+    break_glass_role: str = "strongroom-break-glass"  # the only principal that may delete or disable keys
+    organization_id: str | None = None  # endpoint policies then accept the organization, not just the account
+    alarm_email: str | None = None
+    alarm_topic_arn: str | None = None  # an existing topic: an incident tool, Chatbot
+    object_lock_days: int = (
+        2557  # governance-mode retention of log and audit objects; default: audit retention
+    )
+    waf_anonymous_ip_action: Literal["count", "block"] = "count"  # machine callers run on cloud hosts
+    secret_rotation_days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
 class ResourceNames:
     """Physical names, derived from the prefix so every Region and the local mode agree."""
 
@@ -169,6 +186,7 @@ class PlatformConfig:
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
     # Each problem's `type` is this base + slug (docs/adr/0017-problem-type-uris-that-cannot-be-hijacked.md)
     problem_type_base: str = DEFAULT_PROBLEM_TYPE_BASE
+    security: SecurityConfig = field(default_factory=SecurityConfig)
 
     @property
     def primary_region(self) -> RegionConfig:
@@ -373,6 +391,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
     problem_type_base = r.get(
         "problem_type_base", env.ENV_PROBLEM_TYPE_BASE, checked_problem_type_base, DEFAULT_PROBLEM_TYPE_BASE
     )
+    security = _security(r, prefix, retention.audit_days)
 
     r.check(
         witness not in region_names,
@@ -408,4 +427,58 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
         retention=retention,
         api=limits,
         problem_type_base=problem_type_base,
+        security=security,
     )
+
+
+def _security(r: _Resolver, prefix: str, audit_days: int) -> SecurityConfig:
+    return SecurityConfig(
+        key_admin_role=r.get("key_admin_role", env.ENV_KEY_ADMIN_ROLE, _role, f"{prefix}-key-admin"),
+        break_glass_role=r.get("break_glass_role", env.ENV_BREAK_GLASS_ROLE, _role, f"{prefix}-break-glass"),
+        organization_id=r.get("organization_id", env.ENV_ORGANIZATION_ID, _matching(_ORG_RE, "o-…"), None),
+        alarm_email=r.get("alarm_email", env.ENV_ALARM_EMAIL, _matching(_EMAIL_RE, "ops@example.com"), None),
+        alarm_topic_arn=r.get(
+            "alarm_topic_arn",
+            env.ENV_ALARM_TOPIC_ARN,
+            _matching(_TOPIC_RE, "arn:aws:sns:REGION:ACCOUNT:NAME"),
+            None,
+        ),
+        object_lock_days=r.get("object_lock_days", env.ENV_OBJECT_LOCK_DAYS, _int_in(1, 3653), audit_days),
+        waf_anonymous_ip_action=r.get(
+            "waf_anonymous_ip_action", env.ENV_WAF_ANONYMOUS_IP_ACTION, _waf_action, "count"
+        ),
+        secret_rotation_days=r.get("secret_rotation_days", env.ENV_SECRET_ROTATION_DAYS, _int_in(1, 365), 30),
+    )
+
+
+_ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)
+_ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/([\w+=,.@/-]{1,511})$", re.ASCII)
+_ORG_RE = re.compile(r"^o-[a-z0-9]{10,32}$")
+_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+_TOPIC_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z]{2}(-gov)?-[a-z]+-\d:[0-9]{12}:[\w-]{1,256}$", re.ASCII)
+
+
+def _role(raw: str) -> str:
+    value = raw.strip()
+    if not (_ROLE_NAME_RE.match(value) or _ROLE_ARN_RE.match(value)):
+        raise ValueError(f"{value!r} is neither an IAM role name nor a role ARN")
+    return value
+
+
+def _matching(pattern: re.Pattern[str], example: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        if not pattern.match(value):
+            raise ValueError(f"{value!r} is not of the form {example}")
+        return value
+
+    return parse
+
+
+def _waf_action(raw: str) -> Literal["count", "block"]:
+    value = raw.strip().lower()
+    if value == "count":
+        return "count"
+    if value == "block":
+        return "block"
+    raise ValueError(f"{raw!r} is not one of count, block")

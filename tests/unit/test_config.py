@@ -363,3 +363,55 @@ def test_functions_are_told_the_configured_limits_and_sharing_interval() -> None
         env.ENV_PROBLEM_TYPE_BASE: c.problem_type_base,
         env.ENV_DEEP_HEALTH_INTERVAL: "2",
     }
+
+
+def test_security_defaults_follow_the_prefix_and_the_audit_retention() -> None:
+    c = config({env.ENV_NAME_PREFIX: "vault", env.ENV_AUDIT_RETENTION_DAYS: "3000"})
+    s = c.security
+    assert (s.key_admin_role, s.break_glass_role) == ("vault-key-admin", "vault-break-glass")
+    assert (s.organization_id, s.alarm_email, s.alarm_topic_arn) == (None, None, None)
+    assert s.object_lock_days == 3000
+    assert s.waf_anonymous_ip_action == "count"
+    assert s.secret_rotation_days == 30
+
+
+def test_security_settings_are_read_from_their_environment_variables() -> None:
+    s = config(
+        {
+            env.ENV_KEY_ADMIN_ROLE: "arn:aws:iam::123456789012:role/platform/key-admins",
+            env.ENV_BREAK_GLASS_ROLE: "break-glass",
+            env.ENV_ORGANIZATION_ID: "o-abcdef1234",
+            env.ENV_ALARM_EMAIL: "oncall@bank.example",
+            env.ENV_ALARM_TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:incidents",
+            env.ENV_OBJECT_LOCK_DAYS: "400",
+            env.ENV_WAF_ANONYMOUS_IP_ACTION: "BLOCK",
+            env.ENV_SECRET_ROTATION_DAYS: "7",
+        }
+    ).security
+    assert s.key_admin_role == "arn:aws:iam::123456789012:role/platform/key-admins"
+    assert s.break_glass_role == "break-glass"
+    assert s.organization_id == "o-abcdef1234"
+    assert (s.alarm_email, s.alarm_topic_arn) == (
+        "oncall@bank.example",
+        "arn:aws:sns:eu-west-1:123456789012:incidents",
+    )
+    assert (s.object_lock_days, s.waf_anonymous_ip_action, s.secret_rotation_days) == (400, "block", 7)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        (env.ENV_KEY_ADMIN_ROLE, "arn:aws:iam::123:role/x"),
+        (env.ENV_KEY_ADMIN_ROLE, "has space"),
+        (env.ENV_BREAK_GLASS_ROLE, "arn:aws:sts::123456789012:assumed-role/x/y"),
+        (env.ENV_ORGANIZATION_ID, "123456789012"),
+        (env.ENV_ALARM_EMAIL, "not-an-address"),
+        (env.ENV_ALARM_TOPIC_ARN, "arn:aws:sqs:eu-west-1:123456789012:q"),
+        (env.ENV_OBJECT_LOCK_DAYS, "0"),
+        (env.ENV_WAF_ANONYMOUS_IP_ACTION, "allow"),
+        (env.ENV_SECRET_ROTATION_DAYS, "0"),
+    ],
+)
+def test_invalid_security_settings_name_their_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        config({variable: value})
