@@ -1,7 +1,10 @@
-"""Compliance gates run at synth: the cdk-nag packs, and the report of findings and acknowledgements.
+"""Compliance gates run at synth: the cdk-nag packs, the resource-wildcard gate, and the report of
+findings and acknowledgements.
 
 cdk-nag 3 runs as CDK policy-validation plugins: an unacknowledged error or warning fails synthesis,
-and CDK writes ``validation-report.json``. Acknowledgements (``Validations.of(x).acknowledge``) are
+and CDK writes ``validation-report.json``. The resource-wildcard gate is one more plugin: a wildcard
+resource that policies/resource-wildcards.json does not allow fails synthesis, whatever cdk-nag was
+told (``strongroom.infra.wildcards``). Acknowledgements (``Validations.of(x).acknowledge``) are
 written into each template's resource metadata (``cdk_nag.rules_to_suppress``) and into
 ``compliance/nag-report.json`` together with their reasons, so every exception is on the record.
 """
@@ -18,6 +21,8 @@ from aws_cdk import (
     IPolicyValidationContext,
     IPolicyValidationPlugin,
     PolicyValidationPluginReport,
+    PolicyViolatingResource,
+    PolicyViolation,
     Validations,
 )
 from cdk_nag import (
@@ -29,6 +34,8 @@ from cdk_nag import (
     ServerlessChecks,
 )
 from constructs import IConstruct
+
+from strongroom.infra import wildcards
 
 PACKS = ("AwsSolutions", "NIST.800.53.R5", "PCI.DSS.321", "HIPAA.Security", "Serverless")
 REPORT = Path("compliance") / "nag-report.json"
@@ -74,8 +81,58 @@ class RecordedPack:
         return report
 
 
+@jsii.implements(IPolicyValidationPlugin)
+class ResourceWildcardGate:
+    """Fails synthesis on every wildcard resource in an IAM or VPC-endpoint policy that the allow-list
+    (policies/resource-wildcards.json) does not cover; the report names each role, policy or endpoint,
+    the statement and the resource. ``findings`` keeps what the last run found."""
+
+    RULE = "Strongroom-ResourceWildcard"
+
+    def __init__(self, allow_list: Path | None = None) -> None:
+        self._allowed = wildcards.load_allow_list(allow_list)
+        self.findings: list[wildcards.Finding] = []
+
+    @property
+    def name(self) -> str:
+        return "strongroom-resource-wildcards"
+
+    @property
+    def version(self) -> str | None:
+        return None
+
+    @property
+    def rule_ids(self) -> list[str] | None:
+        return [self.RULE]
+
+    def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
+        violations, self.findings = [], []
+        for template_path in context.template_paths:
+            template = json.loads(Path(template_path).read_text())
+            for finding in wildcards.findings(template, self._allowed, Path(template_path).name):
+                self.findings.append(finding)
+                violations.append(
+                    PolicyViolation(
+                        rule_name=self.RULE,
+                        description=str(finding),
+                        severity="error",
+                        fix="Name the resources, or add the statement to policies/resource-wildcards.json "
+                        "with its reason and ADR.",
+                        violating_resources=[
+                            PolicyViolatingResource(
+                                locations=[finding.location],
+                                resource_logical_id=finding.logical_id,
+                                template_path=template_path,
+                            )
+                        ],
+                    )
+                )
+        return PolicyValidationPluginReport(success=not violations, violations=violations)
+
+
 def register_packs(app: App) -> list[RecordedPack]:
-    """Every pack on the whole app; acknowledgements are copied into the templates by the first."""
+    """Every pack on the whole app (acknowledgements are copied into the templates by the first), and
+    the resource-wildcard gate."""
     packs = [
         RecordedPack(AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True)),
         RecordedPack(NIST80053R5Checks(app, verbose=True)),
@@ -83,7 +140,7 @@ def register_packs(app: App) -> list[RecordedPack]:
         RecordedPack(HIPAASecurityChecks(app, verbose=True)),
         RecordedPack(ServerlessChecks(app, verbose=True)),
     ]
-    Validations.of(app).add_plugins(*packs)
+    Validations.of(app).add_plugins(*packs, ResourceWildcardGate())
     return packs
 
 

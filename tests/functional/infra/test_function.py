@@ -28,10 +28,9 @@ def _function(stack: Stack, **overrides: Any) -> SecureFunction:
         region=load_config(environ={}).region("eu-west-1"),
         logs_key=key,
         log_retention_days=365,
-        interface_services=("kms",),
+        log_group_prefix="/strongroom/network",
+        interface_services=("xray",),
     )
-    network.allow_through_gateway("s3", ["s3:GetObject"], ["arn:aws:s3:::bucket/*"])
-    network.allow_through_gateway("dynamodb", ["dynamodb:GetItem"], [TABLE])
     props: dict[str, Any] = {
         "function_name": "strongroom-test",
         "handler": "index.handler",
@@ -51,7 +50,9 @@ def _function(stack: Stack, **overrides: Any) -> SecureFunction:
         "environment": {"STRONGROOM_TRANSACTIONS_TABLE": "strongroom-transactions"},
         **overrides,
     }
-    return SecureFunction(stack, "Fn", **props)
+    function = SecureFunction(stack, "Fn", **props)
+    network.allow_through_endpoints(function.network_statements)
+    return function
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +136,61 @@ def test_role_has_no_managed_policies_and_only_named_actions(sync: Template) -> 
                 actions.update([listed] if isinstance(listed, str) else listed)
     assert not any("*" in action for action in actions)
     assert {"dynamodb:GetItem", "logs:PutLogEvents", "xray:PutTraceSegments", "kms:Decrypt"} <= actions
+
+
+def _role_statements(template: Template) -> dict[str, dict[str, Any]]:
+    (role_id,) = [k for k in resources(template, "AWS::IAM::Role") if k.startswith("FnRole")]
+    return {
+        statement.get("Sid", str(index)): statement
+        for policy in resources(template, "AWS::IAM::ManagedPolicy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for index, statement in enumerate(policy["Properties"]["PolicyDocument"]["Statement"])
+    }
+
+
+def _subnet_arns(template: Template) -> list[dict[str, Any]]:
+    return [
+        {
+            "Fn::Join": [
+                "",
+                ["arn:aws:ec2:eu-west-1:", {"Ref": "AWS::AccountId"}, ":subnet/", {"Ref": subnet_id}],
+            ]
+        }
+        for subnet_id in resources(template, "AWS::EC2::Subnet")
+    ]
+
+
+def test_eni_permissions_name_only_interfaces_in_its_own_subnets(sync: Template) -> None:
+    statements = _role_statements(sync)
+    # GIVEN Lambda manages the function's interfaces with its role: any interface id (unknown until
+    # Lambda creates it), but only in the function's own subnets and this account
+    manage = statements["ManageEnisInOwnSubnets"]
+    assert manage["Resource"] == {
+        "Fn::Join": ["", ["arn:aws:ec2:eu-west-1:", {"Ref": "AWS::AccountId"}, ":network-interface/*"]]
+    }
+    assert manage["Condition"] == {
+        "ArnEquals": {"ec2:Subnet": _subnet_arns(sync)},
+        "StringEquals": {"aws:ResourceAccount": {"Ref": "AWS::AccountId"}},
+    }
+    # AND creating one is authorized against the subnets and the security group, each named
+    attach = statements["AttachEnisToOwnSubnetsAndGroup"]
+    assert attach["Action"] == "ec2:CreateNetworkInterface"
+    group_arn = attach["Resource"][0]["Fn::Join"][1]
+    assert group_arn[2] == ":security-group/"
+    assert "FunctionSecurityGroup" in group_arn[3]["Fn::GetAtt"][0]
+    assert attach["Resource"][1:] == _subnet_arns(sync)
+    # AND no statement names every resource of EC2 in the account ("*/*")
+    assert not any(":*/*" in str(s["Resource"]) for s in statements.values())
+
+
+def test_only_what_the_code_calls_goes_through_the_vpc() -> None:
+    found: list[SecureFunction] = []
+    stack_template(lambda stack: found.append(_function(stack)))
+    (function,) = found
+    called = [sorted(s.actions) for s in function.network_statements]
+    # The caller's statement and the X-Ray daemon's; Lambda itself writes logs, manages interfaces and
+    # decrypts the environment outside the VPC.
+    assert called == [["dynamodb:GetItem"], ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]]
 
 
 def test_a_synchronous_function_has_no_dead_letter_queue(sync: Template) -> None:

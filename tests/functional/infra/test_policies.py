@@ -1,15 +1,23 @@
-"""Every policy in every synthesized template: no wildcard actions, no open security groups, and an
-interface endpoint for every AWS service a function in the VPC calls."""
+"""Every policy in every synthesized template: no wildcard actions, no wildcard resources beyond the
+allow-list (policies/resource-wildcards.json), endpoint policies held to our principals and resources,
+no open security groups, and an endpoint for every AWS service a function in the VPC calls."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import App, Environment, Stack, Validations
+from aws_cdk import aws_iam as iam
 
+from strongroom.infra import wildcards
+from strongroom.infra.compliance import ResourceWildcardGate
 from strongroom.infra.constructs._props import flatten_reference
-from strongroom.infra.constructs.network import GATEWAY_SERVICES
+
+from .conftest import REPO
 
 # Services whose IAM actions a VPC function holds but calls from outside its ENIs: Lambda's control
 # plane manages the ENIs (ec2:*NetworkInterface*) and delivers the function's logs (logs:*).
@@ -132,7 +140,61 @@ def test_every_service_a_vpc_function_calls_has_an_endpoint(templates: dict[str,
         for r in platform["Resources"].values()
         if r["Type"] == "AWS::EC2::VPCEndpoint"
     }
-    assert services == {"kms", "secretsmanager", "xray", *GATEWAY_SERVICES}
+    # S3 has no endpoint (and no route or rule) while no function calls it.
+    assert services == {"kms", "secretsmanager", "xray", "dynamodb"}
+
+
+def _vpc_function_actions(template: dict[str, Any]) -> set[str]:
+    resources = template["Resources"]
+    roles = {
+        flatten_reference(r["Properties"]["Role"]).strip("<>").split(".")[0]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Function" and "VpcConfig" in r["Properties"]
+    }
+    return {
+        action
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+        and roles & {flatten_reference(x).strip("<>") for x in r["Properties"].get("Roles", [])}
+        for statement in r["Properties"]["PolicyDocument"]["Statement"]
+        for action in _listed(statement["Action"])
+    }
+
+
+def test_endpoints_carry_only_what_the_functions_call_for_our_principals_on_our_resources(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    for name, template in templates.items():
+        endpoints = [r for r in template["Resources"].values() if r["Type"] == "AWS::EC2::VPCEndpoint"]
+        carried: set[str] = set()
+        for endpoint in endpoints:
+            # No endpoint keeps AWS's default policy (every action, every resource, any principal).
+            for statement in endpoint["Properties"]["PolicyDocument"]["Statement"]:
+                assert statement["Principal"] == {"AWS": "*"}, name
+                equals = statement["Condition"]["StringEquals"]
+                assert equals["aws:PrincipalAccount"] == {"Ref": "AWS::AccountId"}, name
+                if statement["Resource"] != "*":
+                    assert equals["aws:ResourceAccount"] == {"Ref": "AWS::AccountId"}, name
+                carried.update(_listed(statement["Action"]))
+        assert carried <= _vpc_function_actions(template), name
+        assert bool(endpoints) == name.startswith("strongroom-eu-"), name
+
+
+def test_no_policy_names_a_wildcard_resource_beyond_the_allow_list(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    allowed = wildcards.load_allow_list()
+    for name, template in templates.items():
+        assert [str(f) for f in wildcards.findings(template, allowed, name)] == [], name
+
+
+def test_every_allow_list_entry_is_still_needed_and_cites_an_adr(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    allowed = wildcards.load_allow_list()
+    assert wildcards.entries_in_use(list(templates.values()), allowed) == set(range(len(allowed)))
+    for entry in allowed:
+        assert (REPO / entry.adr).is_file(), entry.adr
 
 
 # The checks above must be able to fail: each is shown a template with the fault it looks for.
@@ -221,3 +283,152 @@ def test_a_missing_endpoint_is_found() -> None:
         }
     }
     assert missing_endpoints(template) == {"sqs": {"sqs:SendMessage"}}
+
+
+# The resource-wildcard gate, shown each kind of wildcard it must find and each it must let through.
+
+ALLOWED = [
+    wildcards.AllowedWildcard(
+        frozenset({"xray:PutTraceSegments"}), "*", (), "X-Ray takes no resource", "docs/adr/0016-x.md"
+    ),
+    wildcards.AllowedWildcard(
+        frozenset({"ec2:DeleteNetworkInterface"}),
+        "network-interface/*",
+        ("ec2:Subnet",),
+        "interface ids are unknown beforehand",
+        "docs/adr/0016-x.md",
+    ),
+]
+BASIC_EXECUTION = "service-role/AWSLambdaBasicExecutionRole"
+ENI = {"Fn::Join": ["", ["arn:aws:ec2:eu-west-1:", {"Ref": "AWS::AccountId"}, ":network-interface/*"]]}
+
+
+def _identity(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Resources": {"Policy": _policy(*statements)}}
+
+
+@pytest.mark.parametrize(
+    ("resource", "form"),
+    [
+        ("*", "*"),
+        ({"Fn::Join": ["", ["arn:aws:ec2:eu-west-1:", {"Ref": "AWS::AccountId"}, ":*/*"]]}, "*/*"),
+        ("arn:aws:logs:eu-west-1:111111111111:log-group:*", "log-group:*"),
+        ("arn:aws:dynamodb:eu-west-1:111111111111:table/*", "table/*"),
+        ("arn:aws:s3:::*", "*"),
+        ("arn:aws:kms:*:111111111111:key/abc", "arn:aws:kms:*:111111111111:key/abc"),
+    ],
+)
+def test_a_wildcard_resource_is_found(resource: Any, form: str) -> None:
+    template = _identity({"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": resource})
+    (finding,) = wildcards.findings(template, ALLOWED, "t.json")
+    assert finding.logical_id == "Policy"
+    assert f"on {form!r} is not in policies/resource-wildcards.json" in finding.detail
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "arn:aws:logs:eu-west-1:111111111111:log-group:/aws/lambda/x:*",
+        "arn:aws:dynamodb:eu-west-1:111111111111:table/t/index/*",
+        "arn:aws:s3:::bucket/*",
+        {"Fn::Join": ["", [{"Fn::GetAtt": ["Bucket", "Arn"]}, "/*"]]},
+        "arn:aws:secretsmanager:eu-west-1:111111111111:secret:name-??????",
+    ],
+)
+def test_a_wildcard_inside_a_named_path_is_not_a_wildcard_resource(resource: Any) -> None:
+    template = _identity({"Effect": "Allow", "Action": "s3:GetObject", "Resource": resource})
+    assert wildcards.findings(template, ALLOWED) == []
+
+
+def test_an_allowed_statement_passes_only_with_its_actions_and_conditions() -> None:
+    subnet = {"ArnEquals": {"ec2:Subnet": ["arn:aws:ec2:eu-west-1:1:subnet/s"]}}
+    allowed = _identity(
+        {"Effect": "Allow", "Action": "xray:PutTraceSegments", "Resource": "*"},
+        {"Effect": "Allow", "Action": "ec2:DeleteNetworkInterface", "Resource": ENI, "Condition": subnet},
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"},  # a Deny grants nothing
+    )
+    assert wildcards.findings(allowed, ALLOWED) == []
+    refused = _identity(
+        {"Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:GetTraceSummaries"], "Resource": "*"},
+        {"Effect": "Allow", "Action": "ec2:DeleteNetworkInterface", "Resource": ENI},  # no condition
+        {"Effect": "Allow", "Action": "ec2:DeleteNetworkInterface", "Resource": "*", "Condition": subnet},
+    )
+    assert len(wildcards.findings(refused, ALLOWED)) == 3
+
+
+def test_grants_no_template_shows_are_found_in_roles_and_endpoints() -> None:
+    template = {
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "ManagedPolicyArns": [
+                        {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::aws:policy/{BASIC_EXECUTION}"}
+                    ],
+                    "Policies": [
+                        {
+                            "PolicyName": "Inline",
+                            "PolicyDocument": {
+                                "Statement": [
+                                    {"Effect": "Allow", "Action": "sqs:SendMessage", "NotResource": "q"}
+                                ]
+                            },
+                        }
+                    ],
+                },
+            },
+            "Endpoint": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Interface"}},
+        }
+    }
+    details = sorted(f.detail for f in wildcards.findings(template, ALLOWED))
+    assert len(details) == 3
+    assert details[0].startswith("allows NotResource")
+    assert details[1].startswith("attaches the AWS managed policy")
+    assert details[2].startswith("has no policy: AWS's default allows every action")
+
+
+def test_the_allow_list_refuses_an_entry_without_reason_or_a_non_wildcard(tmp_path: Path) -> None:
+    path = tmp_path / "resource-wildcards.json"
+    entry = {"actions": ["s3:*"], "resource": "bucket-name", "conditions": [], "reason": "", "adr": ""}
+    path.write_text(json.dumps({"allowed": [entry]}))
+    with pytest.raises(ValueError, match="entry 0") as error:
+        wildcards.load_allow_list(path)
+    assert "named service:Action" in str(error.value)
+    assert "is not a wildcard" in str(error.value)
+    assert "needs a reason and an ADR" in str(error.value)
+
+
+def test_synthesis_fails_listing_every_offending_statement() -> None:
+    # GIVEN a role with two wildcard resources the allow-list does not cover, and the gate on the app
+    app = App()
+    stack = Stack(app, "Wild", env=Environment(region="eu-west-1"))
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    role.add_to_policy(iam.PolicyStatement(sid="ReadAnyTable", actions=["dynamodb:GetItem"], resources=["*"]))
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="AnyQueue", actions=["sqs:SendMessage"], resources=["arn:aws:sqs:eu-west-1:1:*"]
+        )
+    )
+    gate = ResourceWildcardGate()
+    Validations.of(app).add_plugins(gate)
+    # WHEN the app is synthesized THEN it fails, and the error names each statement
+    with pytest.raises(RuntimeError) as error:
+        app.synth()
+    message = str(error.value)
+    assert "ReadAnyTable" in message
+    assert "AnyQueue" in message
+    assert len(gate.findings) == 2
+
+
+def test_the_apps_synthesis_runs_the_gate(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from strongroom.infra.synth import synthesize  # noqa: PLC0415 - the whole app, as `strongroom synth`
+
+    # GIVEN an empty allow-list WHEN the real app is synthesized THEN its allowed wildcards fail it
+    monkeypatch.setattr(wildcards, "load_allow_list", lambda path=None: [])
+    result = synthesize(outdir=tmp_path_factory.mktemp("cdk.out"))
+    assert not result.ok
+    assert result.error is not None
+    assert "xray:PutTraceSegments" in result.error
+    assert "network-interface/*" in result.error

@@ -36,9 +36,11 @@ from strongroom.infra.constructs._props import (
 
 AUDIT_LOG_MIN_DAYS = 365
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-# Lambda manages the function's network interfaces with these; Describe* cannot be scoped (see the
-# Lambda developer guide, "Giving Lambda functions access to a VPC").
+# Lambda manages the function's network interfaces with these, using the function's role (the Lambda
+# developer guide, "Giving Lambda functions access to a VPC"). Describe* authorizes only on "*"; the
+# others are scoped to interfaces in the function's own subnets (policies/resource-wildcards.json).
 ENI_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+ENI_CREATE_ACTION = "ec2:CreateNetworkInterface"  # also authorized against the subnet and security group
 ENI_MANAGE_ACTIONS = (
     "ec2:CreateNetworkInterface",
     "ec2:DeleteNetworkInterface",
@@ -97,7 +99,10 @@ class SecureFunction(Construct):
     ``asynchronous=True`` (events, queues, schedules) adds a CMK-encrypted dead-letter queue, or uses
     ``existing_dead_letter_queue``. ``code_signing_config`` is the hook for AWS Signer (docs/adr/0014).
 
-    Attributes: ``function``, ``role``, ``log_group``, ``dead_letter_queue`` (or None), ``statements``.
+    Attributes: ``function``, ``role``, ``log_group``, ``dead_letter_queue`` (or None), ``statements``
+    (everything the role allows), ``network_statements`` (what the code and the X-Ray daemon in its
+    environment call through the VPC: what the VPC's endpoints must carry, see
+    ``PrivateNetwork.allow_through_endpoints``).
     """
 
     def __init__(
@@ -176,7 +181,24 @@ class SecureFunction(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"Execution role of {function_name}: only what its code calls",
         )
-        eni_resources = stack.format_arn(service="ec2", resource="*", resource_name="*")
+        selected = vpc.select_subnets(
+            subnet_type=subnets.subnet_type,
+            subnet_group_name=subnets.subnet_group_name,
+            availability_zones=subnets.availability_zones,
+            one_per_az=subnets.one_per_az,
+            subnet_filters=subnets.subnet_filters,
+            subnets=subnets.subnets,
+        )
+        subnet_arns = [
+            stack.format_arn(service="ec2", resource="subnet", resource_name=subnet_id)
+            for subnet_id in selected.subnet_ids
+        ]
+        group_arn = stack.format_arn(
+            service="ec2", resource="security-group", resource_name=security_group.security_group_id
+        )
+        # Interface ids are unknown until Lambda creates them: any interface, but only in our subnets.
+        any_interface = stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
+        tracing = iam.PolicyStatement(sid="Trace", actions=list(TRACING_ACTIONS), resources=["*"])
         self.statements: list[iam.PolicyStatement] = [
             iam.PolicyStatement(
                 sid="WriteOwnLogs",
@@ -185,9 +207,20 @@ class SecureFunction(Construct):
             ),
             iam.PolicyStatement(sid="DescribeNetwork", actions=list(ENI_DESCRIBE_ACTIONS), resources=["*"]),
             iam.PolicyStatement(
-                sid="ManageOwnEnis", actions=list(ENI_MANAGE_ACTIONS), resources=[eni_resources]
+                sid="ManageEnisInOwnSubnets",
+                actions=list(ENI_MANAGE_ACTIONS),
+                resources=[any_interface],
+                conditions={
+                    "ArnEquals": {"ec2:Subnet": subnet_arns},
+                    "StringEquals": {"aws:ResourceAccount": stack.account},
+                },
             ),
-            iam.PolicyStatement(sid="Trace", actions=list(TRACING_ACTIONS), resources=["*"]),
+            iam.PolicyStatement(
+                sid="AttachEnisToOwnSubnetsAndGroup",
+                actions=[ENI_CREATE_ACTION],
+                resources=[*subnet_arns, group_arn],
+            ),
+            tracing,
             iam.PolicyStatement(
                 sid="DecryptOwnEnvironment",
                 actions=["kms:Decrypt"],
@@ -196,6 +229,9 @@ class SecureFunction(Construct):
             ),
             *statements,
         ]
+        # Lambda itself writes the logs, manages the ENIs, decrypts the environment and feeds the
+        # dead-letter queue, outside the VPC; the code's calls and the X-Ray daemon's go through it.
+        self.network_statements: list[iam.PolicyStatement] = [*statements, tracing]
 
         self.dead_letter_queue: sqs.IQueue | None = None
         if asynchronous:
@@ -269,11 +305,11 @@ class SecureFunction(Construct):
         )
         acknowledge_wildcard_resources(
             policy,
-            ["*", eni_resources],
+            ["*", any_interface],
             "Lambda manages the function's network interfaces and X-Ray receives its traces: "
-            "ec2:Describe*, the ENI actions (interface ids are unknown before Lambda creates them; the "
-            "Lambda developer guide prescribes all ENIs of the account and Region) and xray:Put* support "
-            "no narrower resource.",
+            "ec2:Describe* and xray:Put* authorize only on '*'; interface ids are unknown before Lambda "
+            "creates them, so the ENI actions name any interface, conditioned on our subnets and account. "
+            "Each is an entry of policies/resource-wildcards.json, which synthesis enforces.",
         )
         for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):
             acknowledge(
