@@ -5,57 +5,22 @@ import re
 from typing import Any
 
 import pytest
-from aws_cdk import Stack
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
 from strongroom import constants as env
 from strongroom.config import load_config
 from strongroom.infra.constructs._props import PropsError, flatten_reference
-from strongroom.infra.constructs.api import (
-    ACCESS_LOG_FIELDS,
-    DRAFT4,
-    MANAGED_RULE_GROUPS,
-    ApiDomain,
-    TransactionApi,
-    draft4,
-)
+from strongroom.infra.constructs.account_logging import ApiGatewayAccountLogging
+from strongroom.infra.constructs.api import ACCESS_LOG_FIELDS, ApiDomain
+from strongroom.infra.constructs.request_models import DRAFT4, draft4
 from strongroom.runtime import problems as problem_types
-from strongroom.runtime.openapi import document
 from strongroom.runtime.routes import OPERATIONS, Operation
 
+from .api_stacks import KEY, MODELS
+from .api_stacks import transaction_api as _api
 from .conftest import resources, stack_template
 
-KEY = "arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555"
 CERTIFICATE = "arn:aws:acm:eu-west-1:111111111111:certificate/11111111-2222-3333-4444-555555555555"
-MODELS = {"CreateTransaction": document()["components"]["schemas"]["CreateTransaction"]}
-
-
-def _api(stack: Stack, **overrides: Any) -> TransactionApi:
-    handler = lambda_.Function(
-        stack,
-        "Handler",
-        runtime=lambda_.Runtime.PYTHON_3_13,
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
-    )
-    props: dict[str, Any] = {
-        "api_name": "strongroom-api",
-        "handler": handler,
-        "operations": OPERATIONS,
-        "models": MODELS,
-        "logs_key": kms.Key.from_key_arn(stack, "Key", KEY),
-        "log_retention_days": 365,
-        "throttle_rate_per_second": 100,
-        "throttle_burst": 200,
-        "health_throttle_rate_per_second": 10,
-        "health_throttle_burst": 20,
-        "max_body_bytes": 8192,
-        "waf_requests_per_ip_per_5min": 1000,
-        **overrides,
-    }
-    return TransactionApi(stack, "Api", **props)
 
 
 @pytest.fixture(scope="module")
@@ -99,36 +64,6 @@ def _methods(template: Template) -> dict[tuple[str, str], dict[str, Any]]:
         properties = method["Properties"]
         methods[(properties["HttpMethod"], _path_of(template, properties["ResourceId"]["Ref"]))] = properties
     return methods
-
-
-def test_draft4_drops_what_draft4_lacks_and_converts_what_it_can() -> None:
-    converted = draft4(
-        {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "type": "object",
-            "properties": {
-                "kind": {"const": "debit", "examples": ["debit"]},
-                "amount": {"type": "number", "exclusiveMinimum": 0, "deprecated": True},
-                "tags": {"type": "array", "items": {"type": "string", "examples": ["x"]}},
-            },
-            "additionalProperties": False,
-        }
-    )
-    assert converted == {
-        "$schema": DRAFT4,
-        "type": "object",
-        "properties": {
-            "kind": {"enum": ["debit"]},
-            "amount": {"type": "number", "minimum": 0, "exclusiveMinimum": True},
-            "tags": {"type": "array", "items": {"type": "string"}},
-        },
-        "additionalProperties": False,
-    }
-
-
-def test_draft4_refuses_references() -> None:
-    with pytest.raises(ValueError, match=r"\$ref"):
-        draft4({"properties": {"x": {"$ref": "#/components/schemas/X"}}})
 
 
 def test_every_operation_is_a_method_and_only_health_is_public(template: Template) -> None:
@@ -202,21 +137,6 @@ def test_api_is_regional_and_keeps_its_default_endpoint_without_a_domain(templat
     template.resource_count_is("AWS::ApiGateway::DomainName", 0)
 
 
-def test_web_acl_has_the_managed_groups_a_rate_rule_and_a_body_size_rule(template: Template) -> None:
-    (acl,) = resources(template, "AWS::WAFv2::WebACL").values()
-    rules = {rule["Name"]: rule for rule in acl["Properties"]["Rules"]}
-    assert set(MANAGED_RULE_GROUPS) <= set(rules)
-    for group in MANAGED_RULE_GROUPS:
-        assert rules[group]["Statement"]["ManagedRuleGroupStatement"] == {"VendorName": "AWS", "Name": group}
-    rate = rules["RateLimitPerIp"]["Statement"]["RateBasedStatement"]
-    assert (rate["Limit"], rate["AggregateKeyType"]) == (1000, "IP")
-    size = rules["BodyTooLarge"]["Statement"]["SizeConstraintStatement"]
-    assert (size["ComparisonOperator"], size["Size"]) == ("GT", 8192)
-    assert size["FieldToMatch"] == {"Body": {"OversizeHandling": "MATCH"}}
-    assert rules["BodyTooLarge"]["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 413
-    assert acl["Properties"]["Scope"] == "REGIONAL"
-
-
 def test_web_acl_is_associated_with_the_stage_this_api_deploys(template: Template) -> None:
     (stage_id,) = resources(template, "AWS::ApiGateway::Stage")
     (api_id,) = resources(template, "AWS::ApiGateway::RestApi")
@@ -227,15 +147,6 @@ def test_web_acl_is_associated_with_the_stage_this_api_deploys(template: Templat
     assert {"Ref": api_id} in arn_parts
     (acl_id,) = resources(template, "AWS::WAFv2::WebACL")
     assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
-
-
-def test_waf_logs_go_to_an_encrypted_aws_waf_logs_group_without_credentials(template: Template) -> None:
-    (logging,) = resources(template, "AWS::WAFv2::LoggingConfiguration").values()
-    names = [f["SingleHeader"]["Name"] for f in logging["Properties"]["RedactedFields"]]
-    assert names == ["authorization", "x-amz-security-token"]
-    template.has_resource_properties(
-        "AWS::Logs::LogGroup", {"LogGroupName": "aws-waf-logs-strongroom-api", "KmsKeyId": KEY}
-    )
 
 
 def test_gateway_errors_are_problem_details(template: Template) -> None:
@@ -313,6 +224,7 @@ def test_invalid_props_fail_once_with_every_problem() -> None:
                 health_throttle_burst=5,
                 problem_type_base="https://strongroom.dev/problems",
                 max_body_bytes=10,
+                waf_hosting_provider_action="allow",
                 api_props={"deploy": False},
             )
         )
@@ -324,11 +236,102 @@ def test_invalid_props_fail_once_with_every_problem() -> None:
         "health_throttle_burst",
         "problem_type_base",
         "max_body_bytes 10",
+        "waf_hosting_provider_action 'allow'",
         "api_props.deploy",
     ]
     for fragment in expected:
         assert any(fragment in p for p in problems), fragment
     assert len(problems) == len(expected)
+
+
+# --- the account-level logging role -------------------------------------------------------------------
+
+# What API Gateway does with the account's CloudWatch role: create, describe and write; never read.
+LOGGING_ACTIONS = frozenset(
+    {
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:DescribeLogGroups",
+        "logs:DescribeLogStreams",
+        "logs:PutLogEvents",
+    }
+)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _logging_statements(template: Template) -> list[dict[str, Any]]:
+    """Every policy statement of the role named by the AWS::ApiGateway::Account resource."""
+    (account,) = resources(template, "AWS::ApiGateway::Account").values()
+    (role_id, _) = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"]
+    role = resources(template, "AWS::IAM::Role")[role_id]
+    (principal,) = [
+        s["Principal"]["Service"] for s in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    ]
+    assert principal == "apigateway.amazonaws.com"
+    assert not role["Properties"].get("ManagedPolicyArns"), "no AWS-managed policy (it can read logs)"
+    policies = {**resources(template, "AWS::IAM::ManagedPolicy"), **resources(template, "AWS::IAM::Policy")}
+    statements = [
+        statement
+        for policy in policies.values()
+        if {"Ref": role_id} in policy["Properties"].get("Roles", [])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert statements
+    return statements
+
+
+def test_the_logging_role_writes_and_describes_logs_but_cannot_read_them(template: Template) -> None:
+    statements = _logging_statements(template)
+    assert all(s["Effect"] == "Allow" for s in statements)
+    actions = {a for s in statements for a in _as_list(s["Action"])}
+    assert actions == LOGGING_ACTIONS
+    assert not {"logs:GetLogEvents", "logs:FilterLogEvents"} & actions
+
+
+def test_the_logging_role_reaches_this_apis_two_log_groups_only(template: Template) -> None:
+    groups = resources(template, "AWS::Logs::LogGroup")
+    (execution_id,) = [
+        k
+        for k, g in groups.items()
+        if "API-Gateway-Execution-Logs_" in flatten_reference(g["Properties"].get("LogGroupName"))
+    ]
+    (stage,) = resources(template, "AWS::ApiGateway::Stage").values()
+    destination = flatten_reference(stage["Properties"]["AccessLogSetting"]["DestinationArn"])
+    (access_id,) = [k for k in groups if f"<{k}>" in destination or f"<{k}." in destination]
+    named = set()
+    for statement in _logging_statements(template):
+        for resource in map(flatten_reference, _as_list(statement["Resource"])):
+            if statement["Action"] == "logs:DescribeLogGroups":
+                # Describe* lists groups: it takes a log-group:* resource, never a name.
+                assert resource.endswith(":log-group:*"), resource
+                continue
+            prefix, _, named_part = resource.partition(":log-group:")
+            assert prefix == "arn:aws:logs:eu-west-1:<AWS::AccountId>", resource
+            (group,) = [g for g in (execution_id, access_id) if named_part.startswith(f"<{g}>")]
+            # the group itself, or any stream in it: API Gateway names the streams
+            assert named_part in {f"<{group}>", f"<{group}>:log-stream:*"}, resource
+            named.add(group)
+    assert named == {execution_id, access_id}, "access logs are written with the same role"
+
+
+def test_the_logging_role_needs_a_log_group_to_write_to() -> None:
+    with pytest.raises(PropsError, match="log_groups must name at least one log group"):
+        stack_template(lambda stack: ApiGatewayAccountLogging(stack, "Logging", log_groups=[]))
+
+
+def test_the_execution_log_group_exists_before_the_stage_can_log(template: Template) -> None:
+    groups = resources(template, "AWS::Logs::LogGroup")
+    (execution_id,) = [
+        k
+        for k, g in groups.items()
+        if "API-Gateway-Execution-Logs_" in flatten_reference(g["Properties"].get("LogGroupName"))
+    ]
+    (stage_id, stage) = next(iter(resources(template, "AWS::ApiGateway::Stage").items()))
+    # Otherwise API Gateway may create it first: unencrypted, kept forever, and CloudFormation then fails.
+    assert execution_id in stage.get("DependsOn", []), stage_id
 
 
 # --- the whole app, synthesized once for the session ---------------------------------------------
