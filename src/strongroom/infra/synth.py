@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from strongroom import constants as env
 from strongroom.config import ConfigError, PlatformConfig, load_config
 from strongroom.infra import packaging, pricing
 
@@ -166,6 +167,46 @@ def _stacks(config: PlatformConfig) -> list[tuple[str, str]]:
     return pairs
 
 
+def alarm_routing(result: SynthResult) -> str:
+    """Who each Region's alarms reach, read from the templates: email subscriptions and topics."""
+    from strongroom.infra.constructs.observability import (  # noqa: PLC0415 - jsii is running by now
+        UNROUTED_ACKNOWLEDGED,
+        UNROUTED_PARAMETER,
+    )
+
+    reached: dict[str, list[str]] = {}
+    nobody: list[str] = []
+    for stack in result.stacks:
+        template = result.template(stack.name)
+        if UNROUTED_PARAMETER in template.get("Parameters", {}):
+            nobody.append(stack.region)
+            continue
+        found = [
+            f"email {r['Properties']['Endpoint']}"
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::SNS::Subscription" and r["Properties"].get("Protocol") == "email"
+        ]
+        found += sorted(
+            {
+                f"topic {action}"
+                for r in template["Resources"].values()
+                if r["Type"] == "AWS::CloudWatch::Alarm"
+                for action in r["Properties"].get("AlarmActions", [])
+                if isinstance(action, str)
+            }
+        )
+        if found:
+            reached[stack.region] = found
+    if nobody:
+        return (
+            f"Alarms: reach NOBODY in {', '.join(nobody)} (set {env.ENV_ALARM_EMAIL} or "
+            f"{env.ENV_ALARM_TOPIC_ARN}); deploying needs --parameters "
+            f"{UNROUTED_PARAMETER}={UNROUTED_ACKNOWLEDGED}"
+        )
+    routes = "; ".join(f"{region} -> {', '.join(to)}" for region, to in reached.items())
+    return f"Alarms: {routes or 'no alarms'}"
+
+
 def render(result: SynthResult) -> str:
     lines = [f"Synthesized {len(result.stacks)} stacks into {result.outdir}"]
     width = max((len(s.name) for s in result.stacks), default=10)
@@ -198,6 +239,7 @@ def render(result: SynthResult) -> str:
                 f"{pack['acknowledged']} acknowledged"
             )
         lines.append(f"  report: {result.outdir / 'compliance' / 'nag-report.json'}")
+    lines.append(alarm_routing(result))
     compiler = packaging.bytecode_compiler()
     lines.append(
         f"Lambda bundle: bytecode compiled with {compiler}"

@@ -1,9 +1,23 @@
-"""Alarms, the topic they notify and a dashboard, for one Region's functions, API, queues and tables.
+"""Alarms, the topic they notify and who it reaches, and a dashboard, for one Region's functions, API,
+queues and tables.
 
 Every alarm names its runbook (``docs/runbooks/<name>.md``) in its description, so whoever is paged
 lands on what to do. Thresholds come from the platform configuration. Periods are one minute; an
-alarm fires on 3 breaching minutes out of 5 and treats missing data as fine (no traffic is not an
-outage; the deep health check covers that).
+alarm fires on 3 breaching minutes out of 5, except ``alarm-delivery``, which fires on one.
+
+Missing data (docs/adr/0021-alarms-and-audit-evidence.md):
+
+- **breaching** for ``region-down``: the API's stage counts every request, Route 53's health checkers'
+  included, so a minute without a single request means the Region, its API or its metrics are gone;
+- **not breaching** for every other alarm: errors, throttles, latency, queue depth, iterator age,
+  replication lag, failed deep-health runs and undelivered notifications are only published when
+  something happens (or there is traffic to measure), so no data means nothing happened. Silence
+  itself is ``region-down``'s job.
+
+Alarms notify the platform topic, which forwards to an email address; they also publish straight to an
+existing topic (an incident tool, Chatbot) when one is given. With neither, the alarms reach nobody:
+synth still works, but the stack refuses to deploy until the deployer acknowledges it with the
+``AlarmsReachNobody`` parameter.
 """
 
 from __future__ import annotations
@@ -12,7 +26,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import (
+    ArnFormat,
+    CfnParameter,
+    CfnRule,
+    CfnRuleAssertion,
+    Duration,
+    Fn,
+    Stack,
+    Token,
+)
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -23,13 +46,22 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from strongroom import constants as env
 from strongroom.config import AlarmThresholds
-from strongroom.infra.constructs._props import Problems
+from strongroom.infra.constructs._props import Problems, acknowledge
 
 PERIOD = Duration.minutes(1)
 _LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TOPIC_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):[0-9]{12}:[\w-]{1,256}$", re.ASCII)
 EVALUATION_PERIODS = 5
 DATAPOINTS_TO_ALARM = 3
+# What the API function publishes (EMF, unit Count) once per deep-health run that fails
+# (strongroom.runtime.api.deep_health), in its Powertools namespace with its ``service`` dimension.
+DEEP_HEALTH_FAILED = "DeepHealthFailed"
+# The stack parameter a deployer must set to deploy alarms that reach nobody, and the value it takes.
+UNROUTED_PARAMETER = "AlarmsReachNobody"
+UNROUTED_ACKNOWLEDGED = "acknowledged"
 RUNBOOKS = (
     "function-errors",
     "function-throttles",
@@ -41,6 +73,9 @@ RUNBOOKS = (
     "iterator-age",
     "dynamodb-throttles",
     "replication-latency",
+    "region-down",
+    "deep-health",
+    "alarm-delivery",
 )
 
 
@@ -65,8 +100,28 @@ class MonitoredTable:
     replicated_eventually_to: tuple[str, ...] = ()  # MREC peers: one replication-latency alarm each
 
 
+@dataclass(frozen=True, slots=True)
+class DeepHealthMetric:
+    """Where the API function counts failed deep-health runs: its Powertools metrics namespace and
+    service name (Powertools adds the service as the ``service`` dimension)."""
+
+    namespace: str
+    service: str
+
+    def metric(self) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=self.namespace,
+            metric_name=DEEP_HEALTH_FAILED,
+            dimensions_map={"service": self.service},
+            period=PERIOD,
+            statistic="Sum",
+        )
+
+
 class Observability(Construct):
-    """Attributes: ``topic``, ``alarms`` (name → alarm), ``dashboard``."""
+    """Attributes: ``topic``, ``alarms`` (name → alarm), ``dashboard``, ``destinations`` (who the alarms
+    reach, e.g. ``("email:ops@example.com", "topic:arn:aws:sns:…")``; empty when nobody), ``region_down``
+    and ``deep_health`` (those alarms, or None), ``watched`` (alarms made elsewhere, see ``watch``)."""
 
     def __init__(
         self,
@@ -80,45 +135,61 @@ class Observability(Construct):
         api: apigw.RestApi | None = None,
         dead_letter_queues: Sequence[MonitoredQueue] = (),
         tables: Sequence[MonitoredTable] = (),
+        deep_health: DeepHealthMetric | None = None,
+        alarm_email: str | None = None,
+        external_topic_arn: str | None = None,
         runbook_base: str = "docs/runbooks",
         existing_topic: sns.ITopic | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        problems = Problems("Observability")
-        problems.check(bool(alarm_prefix.strip()), "alarm_prefix must not be blank")
-        problems.check(
-            existing_topic is not None or topic_key is not None,
-            "topic_key is required to create the (encrypted) alarm topic; or pass existing_topic",
+        self._validate(
+            alarm_prefix=alarm_prefix,
+            topic_key=topic_key,
+            monitors_anything=bool(functions or api or dead_letter_queues or tables or deep_health),
+            labels={
+                "functions": [f.label for f in functions],
+                "dead_letter_queues": [q.label for q in dead_letter_queues],
+                "tables": [t.label for t in tables],
+            },
+            alarm_email=alarm_email,
+            external_topic_arn=external_topic_arn,
+            existing_topic=existing_topic,
+            region=Stack.of(self).region,
         )
-        problems.check(
-            bool(functions or api or dead_letter_queues or tables),
-            "nothing to monitor: pass functions, api, …",
-        )
-        by_kind = {
-            "functions": [f.label for f in functions],
-            "dead_letter_queues": [q.label for q in dead_letter_queues],
-            "tables": [t.label for t in tables],
-        }
-        for kind, labels in by_kind.items():  # alarm names add a per-kind suffix, so clashes are per kind
-            problems.check(len(set(labels)) == len(labels), f"{kind}: labels {labels} must be unique")
-            for label in labels:
-                problems.check(
-                    bool(_LABEL_RE.match(label)),
-                    f"{kind}: label {label!r} must be lowercase letters, digits, -",
-                )
-        problems.raise_if_any()
 
         self.alarm_prefix = alarm_prefix
         self.runbook_base = runbook_base.rstrip("/")
         self.thresholds = thresholds
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self.topic: sns.ITopic = existing_topic or self._topic(alarm_prefix, topic_key)
-        self._action = actions.SnsAction(self.topic)
+        self._actions: list[cloudwatch.IAlarmAction] = [actions.SnsAction(self.topic)]
+        self.destinations = self._route(alarm_email, external_topic_arn, existing_topic is not None)
+        if alarm_email is not None:
+            # One undelivered notification is already a failure (SNS reports it once, after it stops
+            # retrying), so this alarm fires on a single breaching minute.
+            self._alarm(
+                "alarm-delivery",
+                "alarm-delivery",
+                "SNS gave up delivering alarm notifications to the on-call email address",
+                self.topic.metric_number_of_notifications_failed(period=PERIOD, statistic="Sum"),
+                1,
+                datapoints=1,
+            )
 
         for monitored in functions:
             self._function_alarms(monitored)
-        if api is not None:
-            self._api_alarms(api)
+        self.region_down = self._api_alarms(api) if api is not None else None
+        self.deep_health = (
+            self._alarm(
+                "deep-health",
+                "deep-health",
+                "The Region's deep health check is failing (Route 53 moves traffic away from it)",
+                deep_health.metric(),
+                thresholds.deep_health_failures,
+            )
+            if deep_health is not None
+            else None
+        )
         for dlq in dead_letter_queues:
             self._alarm(
                 f"{dlq.label}-dlq-depth",
@@ -129,7 +200,118 @@ class Observability(Construct):
             )
         for table in tables:
             self._table_alarms(table)
+        self.watched: list[cloudwatch.Alarm] = []
         self.dashboard = self._dashboard(functions, api, tables)
+
+    def watch(self, alarm: cloudwatch.Alarm, title: str) -> None:
+        """Give an alarm made elsewhere the reach of this construct's own: it must notify ``topic``
+        already (whoever builds it is handed the topic); this adds every other destination (the
+        external topic) and puts it on the dashboard."""
+        for action in self._actions[1:]:
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
+        self.watched.append(alarm)
+        self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title=title, alarms=[alarm], width=24))
+
+    @staticmethod
+    def _validate(
+        *,
+        alarm_prefix: str,
+        topic_key: kms.IKey | None,
+        monitors_anything: bool,
+        labels: dict[str, list[str]],
+        alarm_email: str | None,
+        external_topic_arn: str | None,
+        existing_topic: sns.ITopic | None,
+        region: str,
+    ) -> None:
+        problems = Problems("Observability")
+        problems.check(bool(alarm_prefix.strip()), "alarm_prefix must not be blank")
+        problems.check(
+            existing_topic is not None or topic_key is not None,
+            "topic_key is required to create the (encrypted) alarm topic; or pass existing_topic",
+        )
+        problems.check(monitors_anything, "nothing to monitor: pass functions, api, …")
+        for kind, names in labels.items():  # alarm names add a per-kind suffix, so clashes are per kind
+            problems.check(len(set(names)) == len(names), f"{kind}: labels {names} must be unique")
+            for label in names:
+                problems.check(
+                    bool(_LABEL_RE.match(label)),
+                    f"{kind}: label {label!r} must be lowercase letters, digits, -",
+                )
+        problems.check(
+            alarm_email is None or bool(_EMAIL_RE.match(alarm_email)),
+            f"alarm_email {alarm_email!r} is not an email address",
+        )
+        if external_topic_arn is not None:
+            match = _TOPIC_ARN_RE.match(external_topic_arn)
+            problems.check(bool(match), f"external_topic_arn {external_topic_arn!r} is not an SNS topic ARN")
+            # CloudWatch publishes alarm actions only to a topic in the alarm's own Region.
+            problems.check(
+                match is None or Token.is_unresolved(region) or match.group(1) == region,
+                f"external_topic_arn is in {match.group(1) if match else '?'}, but alarms in {region} can "
+                f"only publish to a topic in {region}: name that Region's topic",
+            )
+        problems.raise_if_any()
+
+    def _route(self, email: str | None, topic_arn: str | None, caller_topic: bool) -> tuple[str, ...]:
+        """Subscribe the email address and add the external topic as a second alarm action; with
+        neither (and no caller-managed topic), make deploying the stack an explicit choice."""
+        destinations: list[str] = []
+        if caller_topic:  # the caller manages that topic's subscriptions
+            destinations.append(f"topic:{self.topic.node.path}")
+        if email is not None:
+            subscription = sns.Subscription(
+                self,
+                "EmailSubscription",
+                topic=self.topic,
+                protocol=sns.SubscriptionProtocol.EMAIL,
+                endpoint=email,
+            )
+            acknowledge(
+                subscription,
+                "Serverless-SNSRedrivePolicy",
+                "Alarm mail SNS cannot deliver (after 50 tries over 6 hours) is caught by the "
+                "alarm-delivery alarm on the topic's NumberOfNotificationsFailed, and the alarm's state "
+                "stays on the dashboard; a dead-lettered alarm mail replayed later would be stale news.",
+            )
+            destinations.append(f"email:{email}")
+        if topic_arn is not None:
+            external = sns.Topic.from_topic_arn(self, "ExternalTopic", topic_arn)
+            self._actions.append(actions.SnsAction(external))
+            destinations.append(f"topic:{topic_arn}")
+        if not destinations:
+            self._refuse_to_deploy_unacknowledged()
+        return tuple(destinations)
+
+    def _refuse_to_deploy_unacknowledged(self) -> None:
+        stack = Stack.of(self)
+        message = (
+            f"No alarm subscription is configured ({env.ENV_ALARM_EMAIL}, {env.ENV_ALARM_TOPIC_ARN}): "
+            f"the alarms in this stack reach nobody. Configure one, or deploy with "
+            f"--parameters {UNROUTED_PARAMETER}={UNROUTED_ACKNOWLEDGED} to accept that."
+        )
+        if stack.node.try_find_child(UNROUTED_PARAMETER) is not None:
+            return  # a second Observability in the same stack shares the one acknowledgement
+        parameter = CfnParameter(
+            stack,
+            UNROUTED_PARAMETER,
+            type="String",
+            default="",
+            allowed_values=["", UNROUTED_ACKNOWLEDGED],
+            description=message,
+        )
+        parameter.override_logical_id(UNROUTED_PARAMETER)
+        CfnRule(
+            stack,
+            "AlarmsReachSomeone",
+            assertions=[
+                CfnRuleAssertion(
+                    assert_=Fn.condition_equals(parameter.value_as_string, UNROUTED_ACKNOWLEDGED),
+                    assert_description=message,
+                )
+            ],
+        )
 
     def _topic(self, alarm_prefix: str, key: kms.IKey | None) -> sns.Topic:
         stack = Stack.of(self)
@@ -164,6 +346,12 @@ class Observability(Construct):
         what: str,
         metric: cloudwatch.IMetric,
         threshold: float,
+        *,
+        comparison: cloudwatch.ComparisonOperator = (
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        ),
+        missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+        datapoints: int = DATAPOINTS_TO_ALARM,
     ) -> cloudwatch.Alarm:
         name = f"{self.alarm_prefix}-{slug}"
         alarm = cloudwatch.Alarm(
@@ -173,13 +361,13 @@ class Observability(Construct):
             alarm_description=f"{what}. Runbook: {self.runbook_base}/{runbook}.md",
             metric=metric,
             threshold=threshold,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            comparison_operator=comparison,
             evaluation_periods=EVALUATION_PERIODS,
-            datapoints_to_alarm=DATAPOINTS_TO_ALARM,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            datapoints_to_alarm=datapoints,
+            treat_missing_data=missing,
         )
-        alarm.add_alarm_action(self._action)
-        alarm.add_ok_action(self._action)
+        alarm.add_alarm_action(*self._actions)
+        alarm.add_ok_action(*self._actions)
         self.alarms[name] = alarm
         return alarm
 
@@ -216,7 +404,7 @@ class Observability(Construct):
                 t.iterator_age_ms,
             )
 
-    def _api_alarms(self, api: apigw.RestApi) -> None:
+    def _api_alarms(self, api: apigw.RestApi) -> cloudwatch.Alarm:
         t = self.thresholds
         count = api.metric_count(period=PERIOD, statistic="Sum")
         for status, metric, threshold in (
@@ -242,6 +430,18 @@ class Observability(Construct):
             f"The API's p99 latency is {t.api_p99_latency_ms} ms or more",
             api.metric_latency(period=PERIOD, statistic="p99"),
             t.api_p99_latency_ms,
+        )
+        # Route 53's checkers probe /health/deep every 10-30 s from many locations, so a live Region's
+        # stage never has a minute without requests: silence is the alarm, not the absence of one.
+        return self._alarm(
+            "region-down",
+            "region-down",
+            "The API's stage received no requests at all, health checks included: the Region, its API "
+            "or its metrics are gone",
+            api.deployment_stage.metric_count(period=PERIOD, statistic="Sum"),
+            1,
+            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            missing=cloudwatch.TreatMissingData.BREACHING,
         )
 
     def _table_alarms(self, table: MonitoredTable) -> None:
@@ -288,6 +488,15 @@ class Observability(Construct):
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=self.alarm_prefix)
         widgets: list[cloudwatch.IWidget] = [
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24)
+        ]
+        # Is the Region alive (traffic, probes included) and healthy (deep checks): first, side by side.
+        widgets += [
+            cloudwatch.AlarmWidget(alarm=alarm, title=title, width=12)
+            for alarm, title in (
+                (self.region_down, "Region down: requests to the stage (health checks included)"),
+                (self.deep_health, "Deep health: failed check runs"),
+            )
+            if alarm is not None
         ]
         if api is not None:
             widgets += [
