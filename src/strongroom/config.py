@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from strongroom import constants as env
+from strongroom import regions as region_data
 from strongroom.errors import UserError
 from strongroom.runtime.problems import DEFAULT_PROBLEM_TYPE_BASE, checked_problem_type_base
 
@@ -27,12 +28,18 @@ LOG_RETENTION_DAYS_ALLOWED = frozenset(
 )
 # Route 53 health checks support exactly these request intervals.
 HEALTH_CHECK_INTERVALS_ALLOWED = frozenset({10, 30})
+# The largest body limit the API's WAF can enforce: it inspects at most 64 KiB of an API Gateway request
+# body, so a larger limit could not be checked in front of the function (docs/adr/0022-api-firewall.md).
+MAX_BODY_BYTES = 65_536
 
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
 
 DEFAULT_REGIONS = ("eu-west-1", "eu-central-1")
 DEFAULT_CIDRS = {"eu-west-1": "10.1.0.0/16", "eu-central-1": "10.5.0.0/16"}
+# PrivateNetwork gives each availability zone one subnet of this size, carved in order from the
+# Region's CIDR; load_config refuses a CIDR too small to hold them all.
+SUBNET_PREFIX = 20
 
 
 class ConfigError(UserError, ValueError):
@@ -52,10 +59,18 @@ class RegionConfig:
     availability_zones: tuple[str, ...]
 
     def subnet_cidrs(self) -> tuple[str, ...]:
-        """One /20 per availability zone, carved from the Region's CIDR in order."""
-        network = ipaddress.ip_network(self.cidr)
-        subnets = network.subnets(new_prefix=max(network.prefixlen + 4, 20))
-        return tuple(str(next(subnets)) for _ in self.availability_zones)
+        """One /20 per availability zone, carved from the Region's CIDR in order (as PrivateNetwork
+        does); ValueError when the CIDR cannot hold them."""
+        return _carve(self.cidr, len(self.availability_zones))
+
+
+def _carve(cidr: str, zones: int) -> tuple[str, ...]:
+    network = ipaddress.ip_network(cidr)
+    available = 2 ** (SUBNET_PREFIX - network.prefixlen) if network.prefixlen <= SUBNET_PREFIX else 0
+    if available < zones:
+        raise ValueError(f"{cidr} holds {available} /{SUBNET_PREFIX} subnet(s), not {zones}")
+    subnets = network.subnets(new_prefix=SUBNET_PREFIX)
+    return tuple(str(next(subnets)) for _ in range(zones))
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +145,7 @@ class AlarmThresholds:
     iterator_age_ms: int = 60_000
     dynamodb_throttled_requests: int = 1
     replication_latency_ms: int = 10_000  # MREC only: MRSC replicates synchronously
+    deep_health_failures: int = 1  # failed deep-health runs per minute (each run counts once)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,12 +157,24 @@ class SecurityConfig:
     break_glass_role: str = "strongroom-break-glass"  # the only principal that may delete or disable keys
     organization_id: str | None = None  # endpoint policies then accept the organization, not just the account
     alarm_email: str | None = None
-    alarm_topic_arn: str | None = None  # an existing topic: an incident tool, Chatbot
+    # An existing topic (an incident tool, Chatbot) alarms also publish to. CloudWatch publishes only to
+    # a topic in the alarm's own Region, so each Region uses the topic of this account and name in that
+    # Region: alarm_topic_arn_in(region) (docs/adr/0021-alarms-and-audit-evidence.md).
+    alarm_topic_arn: str | None = None
     object_lock_days: int = (
         2557  # governance-mode retention of log and audit objects; default: audit retention
     )
-    waf_anonymous_ip_action: Literal["count", "block"] = "count"  # machine callers run on cloud hosts
+    # The anonymous-IP group's HostingProviderIPList rule: "count" because machine callers run on cloud
+    # hosts; Tor, VPN and proxy addresses are blocked either way (docs/adr/0022-api-firewall.md).
+    waf_anonymous_ip_action: Literal["count", "block"] = "count"
     secret_rotation_days: int = 30
+
+    def alarm_topic_arn_in(self, region: str) -> str | None:
+        """``alarm_topic_arn`` with its Region replaced by ``region`` (None when not configured)."""
+        if self.alarm_topic_arn is None:
+            return None
+        parts = self.alarm_topic_arn.split(":")
+        return ":".join([*parts[:3], region, *parts[4:]])
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +197,26 @@ class ResourceNames:
 
     def key_alias(self, data_class: str) -> str:
         return f"alias/{self.prefix}/{data_class}"
+
+    # The logs key admits only log groups matching log_group_patterns() (docs/adr/0020): a group the
+    # platform names itself is log_group(...); the other forms are fixed by the AWS service.
+    def log_group(self, purpose: str) -> str:
+        return f"/{self.prefix}/{purpose}"
+
+    def log_group_patterns(self) -> tuple[str, ...]:
+        return (
+            self.log_group("*"),  # API access logs, VPC flow logs, DNS query logs
+            f"/aws/lambda/{self.prefix}-*",  # Lambda writes to /aws/lambda/<function name>
+            f"aws-waf-logs-{self.prefix}-*",  # WAF delivers only to groups named aws-waf-logs-…
+            "API-Gateway-Execution-Logs_*",  # API Gateway names it after the API id: unknown beforehand
+        )
+
+    # The Region's keys let roles named workload_roles(region) use them directly (docs/adr/0020).
+    def workload_role(self, region: str, purpose: str) -> str:
+        return f"{self.prefix}-{region}-{purpose}"
+
+    def workload_roles(self, region: str) -> str:
+        return self.workload_role(region, "*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +308,11 @@ def _validated(parse: Callable[[str], T], value: Any) -> T:
     return parse(str(value))
 
 
-def _int_in(low: int, high: int, allowed: frozenset[int] | None = None) -> Callable[[str], int]:
+def _int_in(
+    low: int, high: int, allowed: frozenset[int] | None = None, *, why: str = ""
+) -> Callable[[str], int]:
+    """A whole number in low..high (and in ``allowed``); ``why`` explains the bounds in the message."""
+
     def parse(raw: str) -> int:
         try:
             value = int(raw.strip())
@@ -269,7 +321,7 @@ def _int_in(low: int, high: int, allowed: frozenset[int] | None = None) -> Calla
         if allowed is not None and value not in allowed:
             raise ValueError(f"{value} is not one of {', '.join(map(str, sorted(allowed)))}")
         if not low <= value <= high:
-            raise ValueError(f"{value} is outside {low}..{high}")
+            raise ValueError(f"{value} is outside {low}..{high}" + (f" ({why})" if why else ""))
         return value
 
     return parse
@@ -340,8 +392,36 @@ def _prefix(raw: str) -> str:
     return value
 
 
-def _default_azs(region: str) -> tuple[str, ...]:
-    return tuple(f"{region}{suffix}" for suffix in "abc")
+def _region_networks(r: _Resolver, region_names: tuple[str, ...], cidrs: Mapping[str, str]) -> None:
+    """Each active Region has network data (src/strongroom/regions.py) and a CIDR that holds one
+    /20 subnet per availability zone."""
+    for name in region_names:
+        data = region_data.REGIONS.get(name)
+        if data is None:
+            r.check(
+                False,
+                f"regions ({env.ENV_REGIONS}): {name} has no network data; add its availability zones and "
+                f"the ids of its {' and '.join(region_data.GATEWAY_SERVICES)} prefix lists to REGIONS in "
+                f"src/strongroom/regions.py (aws ec2 describe-availability-zones / "
+                f"describe-managed-prefix-lists --region {name}), or remove it from {env.ENV_REGIONS}",
+            )
+            continue
+        for problem in region_data.problems(name, data):
+            r.check(
+                False, f"regions ({env.ENV_REGIONS}): {problem}; fix its entry in src/strongroom/regions.py"
+            )
+        zones = len(data.availability_zones)
+        if name in cidrs:
+            try:
+                _carve(cidrs[name], zones)
+            except ValueError:
+                largest = SUBNET_PREFIX - (zones - 1).bit_length()
+                r.check(
+                    False,
+                    f"cidrs ({env.ENV_CIDRS}): {name}={cidrs[name]} cannot hold {zones} /{SUBNET_PREFIX} "
+                    f"subnets (one per availability zone); give {name} a /{largest} or larger, "
+                    f"e.g. {name}=10.x.0.0/16",
+                )
 
 
 def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> PlatformConfig:
@@ -384,7 +464,14 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
         audit_days=r.get("audit_retention_days", env.ENV_AUDIT_RETENTION_DAYS, _int_in(365, 3653), 2557),
     )
     limits = ApiLimits(
-        max_body_bytes=r.get("max_body_bytes", env.ENV_MAX_BODY_BYTES, _int_in(256, 1_048_576), 8192),
+        max_body_bytes=r.get(
+            "max_body_bytes",
+            env.ENV_MAX_BODY_BYTES,
+            _int_in(
+                256, MAX_BODY_BYTES, why=f"the API's WAF inspects at most {MAX_BODY_BYTES} bytes of a body"
+            ),
+            8192,
+        ),
         page_size_max=r.get("page_size_max", env.ENV_PAGE_SIZE_MAX, _int_in(1, 1000), 100),
     )
     lag = r.get("replication_lag_seconds", env.ENV_REPLICATION_LAG, _float_in(0.0, 3600.0), 1.0)
@@ -392,6 +479,11 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
         "problem_type_base", env.ENV_PROBLEM_TYPE_BASE, checked_problem_type_base, DEFAULT_PROBLEM_TYPE_BASE
     )
     security = _security(r, prefix, retention.audit_days)
+    r.check(
+        security.key_admin_role.rsplit("/", 1)[-1] != security.break_glass_role.rsplit("/", 1)[-1],
+        f"key_admin_role ({env.ENV_KEY_ADMIN_ROLE}) and break_glass_role ({env.ENV_BREAK_GLASS_ROLE}) "
+        "name the same role; key administration and break-glass must be different roles (docs/adr/0020)",
+    )
 
     r.check(
         witness not in region_names,
@@ -405,6 +497,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
     )
     for name in region_names:
         r.check(name in cidrs, f"cidrs ({env.ENV_CIDRS}): no CIDR for {name}; add {name}=10.x.0.0/16")
+    _region_networks(r, region_names, cidrs)
     networks = [ipaddress.ip_network(cidrs[n]) for n in region_names if n in cidrs]
     for i, a in enumerate(networks):
         for b in networks[i + 1 :]:
@@ -415,7 +508,9 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
     if r.problems:
         raise ConfigError(r.problems)
 
-    regions = tuple(RegionConfig(n, cidrs[n], _default_azs(n)) for n in region_names)
+    regions = tuple(
+        RegionConfig(n, cidrs[n], region_data.REGIONS[n].availability_zones) for n in region_names
+    )
     return PlatformConfig(
         names=ResourceNames(prefix),
         regions=regions,

@@ -5,14 +5,16 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+from types import MappingProxyType
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from strongroom import constants as env
-from strongroom.config import ConfigError, PlatformConfig, RegionConfig, load_config
+from strongroom import regions
+from strongroom.config import MAX_BODY_BYTES, ConfigError, PlatformConfig, RegionConfig, load_config
 
 
 def config(environ: dict[str, str] | None = None, **overrides: Any) -> PlatformConfig:
@@ -27,6 +29,16 @@ def config_problems(environ: dict[str, str] | None = None, **overrides: Any) -> 
     for problem in caught.value.problems:
         assert problem in str(caught.value)
     return caught.value.problems
+
+
+@pytest.fixture(autouse=True)
+def eu_north_1_has_network_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several tests add eu-north-1 as an active Region; a Region needs network data to be accepted.
+    These ids are made up for the tests: the real entry belongs in src/strongroom/regions.py."""
+    zones = ("eu-north-1a", "eu-north-1b", "eu-north-1c")
+    made_up = {"s3": "pl-0123456789abcdef0", "dynamodb": "pl-0fedcba9876543210"}
+    known = {**regions.REGIONS, "eu-north-1": regions.RegionData(zones, made_up)}
+    monkeypatch.setattr(regions, "REGIONS", MappingProxyType(known))
 
 
 def the_problem_about(problems: list[str], setting: str) -> str:
@@ -232,6 +244,26 @@ def test_invalid_value_names_setting_and_variable(variable: str, value: str, set
     assert f"pass {setting}=" in problem
 
 
+@pytest.mark.parametrize("source", ["environment", "argument"])
+def test_a_body_limit_the_waf_cannot_inspect_is_refused_at_load(source: str) -> None:
+    # GIVEN a limit one byte over what the WAF in front of the API inspects (docs/adr/0022)
+    too_large = str(MAX_BODY_BYTES + 1)
+    if source == "environment":
+        problems = config_problems({env.ENV_MAX_BODY_BYTES: too_large})
+    else:
+        problems = config_problems(max_body_bytes=too_large)
+    # THEN the one problem names the variable and the maximum
+    problem = the_problem_about(problems, "max_body_bytes")
+    assert env.ENV_MAX_BODY_BYTES in problem
+    assert f"{too_large} is outside 256..65536" in problem
+    assert "WAF" in problem
+
+
+def test_the_largest_body_limit_the_waf_can_inspect_is_accepted() -> None:
+    assert MAX_BODY_BYTES == 65_536
+    assert config({env.ENV_MAX_BODY_BYTES: "65536"}).api.max_body_bytes == 65_536
+
+
 def test_health_interval_20_lists_the_allowed_values() -> None:
     problem = the_problem_about(
         config_problems(health_check_interval_seconds=20), "health_check_interval_seconds"
@@ -257,11 +289,11 @@ def test_log_retention_30_is_below_the_audit_minimum() -> None:
 
 
 def test_overlapping_cidrs_are_rejected() -> None:
-    problem = the_problem_about(config_problems({env.ENV_CIDRS: "eu-central-1=10.1.16.0/20"}), "cidrs")
+    problem = the_problem_about(config_problems({env.ENV_CIDRS: "eu-central-1=10.1.64.0/18"}), "cidrs")
     assert env.ENV_CIDRS in problem
     assert "overlaps" in problem
     assert "10.1.0.0/16" in problem
-    assert "10.1.16.0/20" in problem
+    assert "10.1.64.0/18" in problem
 
 
 def test_active_region_without_a_cidr_is_rejected() -> None:
@@ -343,12 +375,57 @@ def test_platform_config_is_frozen() -> None:
     zones=st.integers(1, 6),
 )
 def test_subnets_are_disjoint_and_inside_the_region_network(octet: int, prefix: int, zones: int) -> None:
+    assume(2 ** (20 - prefix) >= zones)  # load_config refuses the rest (next test)
     network = ipaddress.ip_network(f"10.{octet}.0.0/{prefix}", strict=False)
     region = RegionConfig("eu-west-1", str(network), tuple(f"eu-west-1{c}" for c in "abcdef"[:zones]))
     subnets = [ipaddress.ip_network(s) for s in region.subnet_cidrs()]
     assert len(subnets) == zones
     assert all(s.subnet_of(network) for s in subnets)  # type: ignore[arg-type]
     assert all(not a.overlaps(b) for i, a in enumerate(subnets) for b in subnets[i + 1 :])
+
+
+@pytest.mark.parametrize(("cidr", "largest"), [("10.5.0.0/19", 18), ("10.5.0.0/20", 18)])
+def test_a_cidr_too_small_for_a_slash_20_per_zone_is_refused_at_load(cidr: str, largest: int) -> None:
+    # GIVEN eu-central-1's three availability zones, each of which PrivateNetwork gives a /20
+    problem = the_problem_about(config_problems({env.ENV_CIDRS: f"eu-central-1={cidr}"}), "cidrs")
+    # THEN the problem names the variable, the Region's CIDR and the size that would fit
+    assert env.ENV_CIDRS in problem
+    assert f"eu-central-1={cidr} cannot hold 3 /20 subnets" in problem
+    assert f"a /{largest} or larger" in problem
+    with pytest.raises(ValueError, match="holds"):
+        RegionConfig("eu-central-1", cidr, ("eu-central-1a", "eu-central-1b", "eu-central-1c")).subnet_cidrs()
+
+
+def test_a_slash_18_holds_three_slash_20s() -> None:
+    region = config({env.ENV_CIDRS: "eu-central-1=10.5.0.0/18"}).region("eu-central-1")
+    assert region.subnet_cidrs() == ("10.5.0.0/20", "10.5.16.0/20", "10.5.32.0/20")
+
+
+def test_a_region_without_network_data_is_refused_naming_the_variable_and_the_data_module() -> None:
+    problems = config_problems(
+        regions="eu-west-1,ap-southeast-7", cidrs="ap-southeast-7=10.9.0.0/16", consistency="eventual"
+    )
+    problem = the_problem_about(problems, "regions")
+    assert env.ENV_REGIONS in problem
+    assert "ap-southeast-7 has no network data" in problem
+    assert "src/strongroom/regions.py" in problem
+    assert "describe-managed-prefix-lists" in problem
+    assert len(problems) == 1
+
+
+def test_a_broken_region_entry_is_refused_with_every_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = regions.RegionData(("eu-west-1a", "eu-west-9z"), {"s3": "pl-6da54004", "dynamodb": "nope"})
+    monkeypatch.setattr(regions, "REGIONS", MappingProxyType({**regions.REGIONS, "eu-west-1": broken}))
+    problems = [p for p in config_problems() if p.startswith("regions (")]
+    assert len(problems) == 2, problems
+    assert any("'eu-west-9z' is not an availability zone of eu-west-1" in p for p in problems)
+    assert any("dynamodb prefix-list id 'nope'" in p for p in problems)
+
+
+def test_availability_zones_come_from_the_region_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    two = regions.RegionData(("eu-west-1b", "eu-west-1c"), regions.REGIONS["eu-west-1"].prefix_lists)
+    monkeypatch.setattr(regions, "REGIONS", MappingProxyType({**regions.REGIONS, "eu-west-1": two}))
+    assert config().region("eu-west-1").availability_zones == ("eu-west-1b", "eu-west-1c")
 
 
 def test_default_subnets_are_slash_20s_in_order() -> None:
@@ -398,6 +475,14 @@ def test_security_settings_are_read_from_their_environment_variables() -> None:
     assert (s.object_lock_days, s.waf_anonymous_ip_action, s.secret_rotation_days) == (400, "block", 7)
 
 
+def test_each_region_publishes_alarms_to_the_configured_topics_namesake_in_that_region() -> None:
+    # CloudWatch alarms publish only to a topic in their own Region (docs/adr/0021)
+    s = config({env.ENV_ALARM_TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:incidents"}).security
+    assert s.alarm_topic_arn_in("eu-west-1") == "arn:aws:sns:eu-west-1:123456789012:incidents"
+    assert s.alarm_topic_arn_in("eu-central-1") == "arn:aws:sns:eu-central-1:123456789012:incidents"
+    assert config().security.alarm_topic_arn_in("eu-central-1") is None
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
@@ -415,3 +500,25 @@ def test_security_settings_are_read_from_their_environment_variables() -> None:
 def test_invalid_security_settings_name_their_variable(variable: str, value: str) -> None:
     with pytest.raises(ConfigError, match=variable):
         config({variable: value})
+
+
+def test_key_administration_and_break_glass_must_be_different_roles() -> None:
+    problems = config_problems(
+        {env.ENV_KEY_ADMIN_ROLE: "ops", env.ENV_BREAK_GLASS_ROLE: "arn:aws:iam::123456789012:role/team/ops"}
+    )
+    assert len(problems) == 1
+    assert env.ENV_KEY_ADMIN_ROLE in problems[0]
+    assert env.ENV_BREAK_GLASS_ROLE in problems[0]
+
+
+def test_log_groups_and_workload_roles_are_named_under_the_prefix() -> None:
+    names = config(name_prefix="bank").names
+    assert names.log_group("api/access-logs") == "/bank/api/access-logs"
+    assert names.log_group_patterns() == (
+        "/bank/*",
+        "/aws/lambda/bank-*",
+        "aws-waf-logs-bank-*",
+        "API-Gateway-Execution-Logs_*",
+    )
+    assert names.workload_role("eu-west-1", "api") == "bank-eu-west-1-api"
+    assert names.workload_roles("eu-west-1") == "bank-eu-west-1-*"

@@ -8,7 +8,14 @@ import hmac
 import pytest
 
 from strongroom import constants as env
-from strongroom.runtime.keys import LOG_PSEUDONYM, cursor_signing_key, hkdf
+from strongroom.runtime.keys import (
+    LOG_PSEUDONYM,
+    ApplicationSecret,
+    CursorKey,
+    cursor_signing_key,
+    hkdf,
+    parse_application_secret,
+)
 from strongroom.runtime.settings import RuntimeSettings, SettingsError
 
 MINIMAL = {env.ENV_AWS_REGION: "eu-west-1", env.ENV_TRANSACTIONS_TABLE: "strongroom-transactions"}
@@ -84,3 +91,58 @@ def test_invalid_problem_type_base_fails_the_cold_start_naming_the_variable() ->
 
 def test_valid_problem_type_base_is_accepted() -> None:
     RuntimeSettings.from_environ({**MINIMAL, env.ENV_PROBLEM_TYPE_BASE: "https://docs.example.com/p#"})
+
+
+# --- the application secret: rotated cursor keys, a pseudonym secret that does not rotate ---------
+
+PSEUDONYM = b"p" * 32
+FIRST, SECOND, THIRD = (CursorKey(f"k{n}", bytes([0x61 + n]) * 32) for n in range(1, 4))
+
+
+def _settings(secret: ApplicationSecret | str) -> RuntimeSettings:
+    value = secret if isinstance(secret, str) else secret.to_json()
+    return RuntimeSettings.from_environ({**MINIMAL, env.ENV_CURSOR_SECRET: value})
+
+
+def test_the_document_gives_every_live_key_and_the_pseudonym_key_from_its_own_secret() -> None:
+    s = _settings(ApplicationSecret((SECOND, FIRST), PSEUDONYM))
+    assert s.application_secret is not None
+    assert s.application_secret.cursor_keys == (SECOND, FIRST)
+    assert s.pseudonym_key == hkdf(PSEUDONYM, LOG_PSEUDONYM)
+
+
+def test_pseudonyms_stay_the_same_across_rotations() -> None:
+    # An investigator correlating one customer's log lines across a year must not need old keys.
+    plain = "s" * 64  # the value before the first rotation
+    first = parse_application_secret(plain).rotated(SECOND)
+    second = first.rotated(THIRD)
+    keys = {_settings(value).pseudonym_key for value in (plain, first, second)}
+    assert keys == {hkdf(plain.encode(), LOG_PSEUDONYM)}
+
+
+def test_an_invalid_secret_fails_the_cold_start_naming_where_it_comes_from() -> None:
+    bad = '{"v": 1, "keys": [], "pseudonymSecret": "' + "q" * 40 + '"}'
+    with pytest.raises(SettingsError) as caught:
+        _settings(bad)
+    message = str(caught.value)
+    assert env.ENV_CURSOR_SECRET in message
+    assert env.ENV_CURSOR_SECRET_ID in message
+    assert "0 cursor keys" in message
+    assert "q" * 40 not in message
+
+
+def test_a_secret_read_later_is_parsed_too() -> None:
+    s = RuntimeSettings.from_environ(MINIMAL).with_cursor_secret(
+        ApplicationSecret((SECOND, FIRST), PSEUDONYM).to_json().encode()
+    )
+    assert s.application_secret is not None
+    assert s.application_secret.current == SECOND
+    assert s.pseudonym_key == hkdf(PSEUDONYM, LOG_PSEUDONYM)
+
+
+def test_repr_shows_neither_the_keys_nor_the_pseudonym_key() -> None:
+    s = _settings(ApplicationSecret((SECOND, FIRST), PSEUDONYM))
+    text = repr(s)
+    assert "application_secret" not in text
+    assert "pseudonym_key" not in text
+    assert all(secret not in text for secret in ("b" * 32, "c" * 32, "p" * 32))

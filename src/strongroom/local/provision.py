@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from strongroom.config import PlatformConfig
 from strongroom.runtime.adapters import kms
 from strongroom.runtime.adapters.schema import AUDIT, TRANSACTIONS, TableSchema
+from strongroom.runtime.keys import new_application_secret
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -106,4 +105,6 @@ def provision_region(
 
 
 def new_cursor_secret() -> str:
-    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    """A fresh application secret in the format the rotation function writes in AWS (one live cursor
+    key and the pseudonym secret), so local mode reads what a deployed function reads."""
+    return new_application_secret().to_json()

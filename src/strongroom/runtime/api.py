@@ -135,7 +135,8 @@ def _build_dependencies() -> Dependencies:
         canary_ciphertext=settings.health_canary_ciphertext,
         interval_seconds=settings.deep_health_interval_seconds,
     )
-    cursors = CursorCodec(settings.cursor_secret) if settings.cursor_secret else None
+    # Every live cursor key (current and previous) comes with the one value read above.
+    cursors = CursorCodec(settings.application_secret) if settings.application_secret else None
     return Dependencies(settings=settings, store=store, health=health, cursors=cursors)
 
 

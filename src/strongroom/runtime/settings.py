@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from strongroom import constants as env
-from strongroom.runtime.keys import log_pseudonym_key
+from strongroom.runtime.keys import ApplicationSecret, log_pseudonym_key, parse_application_secret
 from strongroom.runtime.problems import checked_problem_type_base
 
 
@@ -21,26 +21,32 @@ class RuntimeSettings:
     region: str
     transactions_table: str
     data_key_id: str | None
-    cursor_secret: bytes | None = field(repr=False)  # a repr lands in logs and tracebacks
+    # The application secret's value as stored (docs/adr/0013-cursor-secret-in-secrets-manager.md):
+    # the JSON document of live cursor keys and the pseudonym secret, or a plain string from before
+    # the first rotation. Out of the repr, which lands in logs and tracebacks.
+    cursor_secret: bytes | None = field(repr=False)
     health_canary_ciphertext: str | None
     cursor_secret_id: str | None = None
     max_body_bytes: int = 8192
     page_size_default: int = 20
     page_size_max: int = 100
     deep_health_interval_seconds: float = 5.0
+    # Parsed once, when the settings are made (a bad value fails the cold start, naming the fix).
+    application_secret: ApplicationSecret | None = field(init=False, repr=False, compare=False)
+    pseudonym_key: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        parsed = _parse_secret(self.cursor_secret) if self.cursor_secret else None
+        object.__setattr__(self, "application_secret", parsed)
+        # The key for log pseudonyms: HKDF of the pseudonym secret, which does not rotate with the
+        # cursor keys, so a customer's pseudonym stays the same across rotations. Without a secret
+        # (a misconfigured function) it is random per environment: pseudonyms then do not correlate
+        # across environments, but they never fall back to an unkeyed hash.
+        key = log_pseudonym_key(parsed.pseudonym_secret) if parsed else _RANDOM_KEY
+        object.__setattr__(self, "pseudonym_key", key)
 
     def with_cursor_secret(self, secret: bytes) -> RuntimeSettings:
         return replace(self, cursor_secret=secret)
-
-    @property
-    def pseudonym_key(self) -> bytes:
-        """The key for log pseudonyms: derived from the application secret with HKDF, under its own
-        purpose label (strongroom.runtime.keys), so it is neither the secret nor the cursor key.
-
-        Without a secret (a misconfigured function) it is random per environment: pseudonyms then
-        do not correlate across environments, but they never fall back to an unkeyed hash.
-        """
-        return log_pseudonym_key(self.cursor_secret) if self.cursor_secret else _RANDOM_KEY
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
@@ -64,6 +70,17 @@ class RuntimeSettings:
 
 
 _RANDOM_KEY = secrets.token_bytes(32)
+
+
+def _parse_secret(value: bytes) -> ApplicationSecret:
+    try:
+        return parse_application_secret(value)
+    except ValueError as exc:
+        raise SettingsError(
+            f"the cursor secret ({env.ENV_CURSOR_SECRET}, or the Secrets Manager secret named by "
+            f"{env.ENV_CURSOR_SECRET_ID}) is not valid: {exc}. Restore a value the rotation function "
+            "wrote (an earlier version of the secret) or a plain random string of 16+ characters"
+        ) from None
 
 
 def _check_problem_type_base(environ: Mapping[str, str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from strongroom import constants as env
 from strongroom.constants import ENV_CURSOR_SECRET_ID
+from strongroom.infra.constructs._props import flatten_reference
 from strongroom.infra.constructs.observability import RUNBOOKS
 
 from .conftest import REPO
@@ -88,12 +90,32 @@ def test_replica_keys_are_the_other_regions_data_keys(templates: dict[str, dict[
         assert "strongroom-keys-eu-west-1" in keys["eu-west-1"]  # the primary's own key stack
 
 
+# Every Region: the network's (default-group closer, flow logs, DNS queries), the API function's,
+# the API's (access, execution) and the firewall's. The primary adds the secret rotation function's.
+REGIONAL_LOG_GROUPS = {
+    "/strongroom/network/default-sg-closer",
+    "/strongroom/network/flow-logs",
+    "/strongroom/network/dns-queries",
+    "/aws/lambda/strongroom-api",
+    "/strongroom/api/access-logs",
+    "API-Gateway-Execution-Logs_<Api>/v1",
+    "aws-waf-logs-strongroom-api",
+}
+ROTATION_LOG_GROUP = "/aws/lambda/strongroom-cursor-secret-rotation"
+
+
+def _log_group_name(group: dict[str, Any]) -> str:
+    name = group["Properties"]["LogGroupName"]
+    return name if isinstance(name, str) else re.sub(r"<Api[A-F0-9]+>", "<Api>", flatten_reference(name))
+
+
 @pytest.mark.parametrize("stack", [PRIMARY, SECONDARY])
 def test_every_log_group_is_encrypted_and_kept_at_least_a_year(
     templates: dict[str, dict[str, Any]], stack: str
 ) -> None:
     groups = _of_type(templates[stack], "AWS::Logs::LogGroup")
-    assert len(groups) == 5  # flow logs, function, API access, API execution, WAF
+    expected = REGIONAL_LOG_GROUPS | ({ROTATION_LOG_GROUP} if stack == PRIMARY else set())
+    assert sorted(_log_group_name(g) for g in groups.values()) == sorted(expected)
     for group in groups.values():
         assert "KmsKeyId" in group["Properties"]
         assert group["Properties"]["RetentionInDays"] >= 365
@@ -119,6 +141,7 @@ def test_alarms_notify_the_encrypted_topic_and_link_a_runbook_that_exists(
     names = {a["Properties"]["AlarmName"] for a in alarms.values()}
     region = "eu-west-1" if stack == PRIMARY else "eu-central-1"
     peer = "eu-central-1" if stack == PRIMARY else "eu-west-1"
+    rotation = {f"strongroom-{region}-cursor-secret-rotation"} if stack == PRIMARY else set()
     assert {
         f"strongroom-{region}-api-errors",
         f"strongroom-{region}-api-throttles",
@@ -129,6 +152,9 @@ def test_alarms_notify_the_encrypted_topic_and_link_a_runbook_that_exists(
         f"strongroom-{region}-transactions-throttles",
         f"strongroom-{region}-audit-throttles",
         f"strongroom-{region}-audit-replication-to-{peer}",  # the MREC audit table only
+        f"strongroom-{region}-region-down",
+        f"strongroom-{region}-deep-health",
+        *rotation,  # the secret rotates in the primary Region only
     } == names
     template_dashboards = _of_type(template, "AWS::CloudWatch::Dashboard")
     assert len(template_dashboards) == 1
@@ -172,3 +198,113 @@ def test_half_a_custom_domain_is_refused() -> None:
 
     with pytest.raises(ValueError, match="give both strongroom:api-domain:eu-west-1"):
         build_app(compliance=False, context={"strongroom:api-domain:eu-west-1": "api.example.com"})
+
+
+# --- the cursor secret's rotation (docs/adr/0013-cursor-secret-in-secrets-manager.md) --------------
+
+ROTATION_ACTIONS = {
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+}
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _rotation_function(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    (found,) = [
+        (logical_id, f["Properties"])
+        for logical_id, f in _of_type(template, "AWS::Lambda::Function").items()
+        if f["Properties"].get("FunctionName") == "strongroom-cursor-secret-rotation"
+    ]
+    return found
+
+
+def _statements_by_role(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    by_role: dict[str, list[dict[str, Any]]] = {}
+    for kind in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+        for policy in _of_type(template, kind).values():
+            for role in policy["Properties"].get("Roles", []):
+                by_role.setdefault(role["Ref"], []).extend(
+                    policy["Properties"]["PolicyDocument"]["Statement"]
+                )
+    return by_role
+
+
+def test_the_primary_rotates_the_secret_on_the_configured_schedule(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    template = templates[PRIMARY]
+    (secret_id,) = _of_type(template, "AWS::SecretsManager::Secret")
+    function_id, function = _rotation_function(template)
+    (schedule,) = _of_type(template, "AWS::SecretsManager::RotationSchedule").values()
+    assert schedule["Properties"]["SecretId"] == {"Ref": secret_id}
+    assert schedule["Properties"]["RotationLambdaARN"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert schedule["Properties"]["RotationRules"] == {"ScheduleExpression": "rate(30 days)"}  # the default
+    # the primary's API reads the rotated format before the first rotation writes it
+    (api_id,) = [k for k, f in _of_type(template, "AWS::Lambda::Function").items() if "ApiFunction" in k]
+    assert api_id in schedule["DependsOn"]
+    assert function["Handler"] == "strongroom.runtime.rotation.handler"
+    assert function["Environment"]["Variables"][ENV_CURSOR_SECRET_ID] == "strongroom/api/cursor-secret"
+    assert "VpcConfig" in function
+    # rotation happens in the primary only; Secrets Manager replicates each version
+    assert _of_type(templates[SECONDARY], "AWS::SecretsManager::RotationSchedule") == {}
+    assert not [
+        f
+        for f in _of_type(templates[SECONDARY], "AWS::Lambda::Function").values()
+        if f["Properties"].get("FunctionName") == "strongroom-cursor-secret-rotation"
+    ]
+
+
+def test_the_rotation_interval_comes_from_the_configuration() -> None:
+    from aws_cdk.assertions import Template  # noqa: PLC0415
+
+    from strongroom.config import load_config  # noqa: PLC0415
+    from strongroom.infra.app import build_app  # noqa: PLC0415
+    from strongroom.infra.stacks.regional import RegionalStack  # noqa: PLC0415
+
+    config = load_config(environ={env.ENV_SECRET_ROTATION_DAYS: "45"})
+    app = build_app(config, compliance=False)
+    (primary,) = [s for s in app.node.children if isinstance(s, RegionalStack) and s.node.id == PRIMARY]
+    template = Template.from_stack(primary).to_json()
+    (schedule,) = _of_type(template, "AWS::SecretsManager::RotationSchedule").values()
+    assert schedule["Properties"]["RotationRules"] == {"ScheduleExpression": "rate(45 days)"}
+
+
+def test_the_rotation_role_may_rotate_only_that_secret(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates[PRIMARY]
+    (secret_id,) = _of_type(template, "AWS::SecretsManager::Secret")
+    _, function = _rotation_function(template)
+    role_id = function["Role"]["Fn::GetAtt"][0]
+    by_role = _statements_by_role(template)
+    secrets = [
+        s for s in by_role[role_id] if any(a.startswith("secretsmanager:") for a in _listed(s["Action"]))
+    ]
+    assert [(set(_listed(s["Action"])), s["Resource"]) for s in secrets] == [
+        (ROTATION_ACTIONS, {"Ref": secret_id})
+    ]
+    kms = [s for s in by_role[role_id] if any(a.startswith("kms:") for a in _listed(s["Action"]))]
+    for statement in kms:  # the key only ever through a service, or for its own environment
+        conditions = json.dumps(statement["Condition"])
+        assert "kms:ViaService" in conditions or "kms:EncryptionContext:LambdaFunctionName" in conditions
+    # and no other role in any stack may write the secret or move its labels
+    writers = {"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}
+    for stack, stack_template in templates.items():
+        for role, statements in _statements_by_role(stack_template).items():
+            if stack == PRIMARY and role == role_id:
+                continue
+            assert not [s for s in statements if writers & set(_listed(s["Action"]))], (stack, role)
+
+
+def test_no_rotation_finding_is_acknowledged_any_more(templates: dict[str, dict[str, Any]]) -> None:
+    for template in templates.values():
+        for resource in template["Resources"].values():
+            for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []):
+                assert "SMG4" not in rule["id"], rule
+                assert "SecretsManagerRotationEnabled" not in rule["id"], rule
+    sources = (REPO / "src" / "strongroom" / "infra").rglob("*.py")
+    mentions = [p for p in sources if re.search("SMG4|SecretsManagerRotationEnabled", p.read_text())]
+    assert mentions == []

@@ -2,15 +2,18 @@
 primary Region only, the global tables and the replicated cursor secret.
 
 Built from the configuration, the same way for every Region (multi-Region is data, not copy-paste).
-Keys come from the Region's key stack; a key in another Region is named by alias ARN, because
-CloudFormation cannot reference a resource across Regions.
+Keys come from the Region's key stack; a key in another Region is named by its alias ARN, which
+is known before anything is deployed (CDK's cross-stack references stop at a Region's border, and
+`Fn::GetStackOutput`, which crosses it, is a weak reference resolved at deploy time: a name derived
+from the configuration needs neither).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from aws_cdk import ArnFormat, Environment, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Environment, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -30,8 +33,8 @@ from strongroom.infra.constructs import (
     TransactionApi,
     TransactionStore,
 )
-from strongroom.infra.constructs._props import acknowledge
-from strongroom.infra.constructs.network import GATEWAY_SERVICES
+from strongroom.infra.constructs.observability import DeepHealthMetric
+from strongroom.infra.constructs.secret import RotatedSecret
 from strongroom.infra.packaging import LambdaBundle
 from strongroom.infra.stacks.keys import KeyStack
 from strongroom.runtime.adapters.kms import CANARY_CONTEXT
@@ -39,14 +42,11 @@ from strongroom.runtime.observability import NAMESPACE, SERVICE
 from strongroom.runtime.openapi import document
 from strongroom.runtime.routes import OPERATIONS
 
-# Where the API function finds the cursor HMAC secret in AWS: a Secrets Manager secret id, not the
-# secret. The runtime still reads STRONGROOM_CURSOR_SECRET; moving this name into
-# strongroom.constants and reading the secret at cold start is the runtime change ADR 0013 asks for.
-
-# Every AWS service the API function's code calls from inside the VPC, other than S3 and DynamoDB
-# (gateway endpoints). tests/functional/infra derives this from the function's IAM actions.
+# Every AWS service the functions' code calls from inside the VPC, other than S3 and DynamoDB
+# (gateway endpoints, created on use). tests/functional/infra derives this from the IAM actions.
 API_INTERFACE_SERVICES = ("kms", "secretsmanager", "xray")
 API_HANDLER = "strongroom.runtime.api.handler"
+ROTATION_HANDLER = "strongroom.runtime.rotation.handler"
 DOMAIN_CONTEXT = "strongroom:api-domain"
 CERTIFICATE_CONTEXT = "strongroom:api-certificate"
 
@@ -57,10 +57,17 @@ class PrimaryResources:
 
     store: TransactionStore
     cursor_secret: secretsmanager.Secret
+    cursor_secret_rotation: RotatedSecret  # the secret with its rotation function and schedule
 
 
 def cursor_secret_name(names: ResourceNames) -> str:
     return f"{names.prefix}/api/cursor-secret"
+
+
+def name_workload_role(function: SecureFunction, names: ResourceNames, region: str, purpose: str) -> None:
+    """Name the function's role ``names.workload_role(region, purpose)``: the Region's data key lets
+    only roles so named use it directly, e.g. to decrypt a function's environment (docs/adr/0020)."""
+    cast(iam.CfnRole, function.role.node.default_child).role_name = names.workload_role(region, purpose)
 
 
 def key_alias_arn(stack: Stack, alias: str, region: str) -> str:
@@ -104,14 +111,14 @@ class RegionalStack(Stack):
             logs_key=logs_key,
             log_retention_days=retention_days,
             interface_services=API_INTERFACE_SERVICES,
+            log_group_prefix=names.log_group("network"),
+            organization_id=config.security.organization_id,
         )
-        self.ingest = IngestBucket(self, "Ingest", key=pipeline_key)
-        self.network.allow_through_gateway(
-            "s3", ["s3:GetObject", "s3:PutObject"], [self.ingest.bucket.arn_for_objects("*")]
+        self.ingest = IngestBucket(
+            self, "Ingest", key=pipeline_key, object_lock_days=config.security.object_lock_days
         )
-        self.network.allow_through_gateway("s3", ["s3:ListBucket"], [self.ingest.bucket.bucket_arn])
 
-        self.primary = self._primary_resources(config, data_key) if is_primary else None
+        self.primary = self._primary_resources(config, data_key, logs_key, bundle) if is_primary else None
         secret_name = cursor_secret_name(names)
         table_arn = self.format_arn(
             service="dynamodb", resource="table", resource_name=names.transactions_table
@@ -158,6 +165,7 @@ class RegionalStack(Stack):
             ),
         ]
         limits = config.api_function
+        powertools = Powertools(service_name=SERVICE, metrics_namespace=NAMESPACE)
         self.api_function = SecureFunction(
             self,
             "ApiFunction",
@@ -174,7 +182,7 @@ class RegionalStack(Stack):
             logs_key=logs_key,
             log_retention_days=retention_days,
             environment_key=data_key,
-            powertools=Powertools(service_name=SERVICE, metrics_namespace=NAMESPACE),
+            powertools=powertools,
             statements=statements,
             environment={
                 **config.function_environment(),
@@ -183,11 +191,9 @@ class RegionalStack(Stack):
                 env.ENV_CURSOR_SECRET_ID: secret_name,
             },
         )
-        for statement in statements:
-            actions = statement.actions
-            service = actions[0].split(":", 1)[0]
-            if service in GATEWAY_SERVICES:
-                self.network.allow_through_gateway(service, actions, statement.resources)
+        name_workload_role(self.api_function, names, region.name, "api")
+        # The endpoints carry what the functions call, nothing else (docs/adr/0016).
+        self.network.allow_through_endpoints(self.api_function.network_statements)
 
         self.api = TransactionApi(
             self,
@@ -202,12 +208,14 @@ class RegionalStack(Stack):
             },
             logs_key=logs_key,
             log_retention_days=retention_days,
+            access_log_group_name=names.log_group("api/access-logs"),
             throttle_rate_per_second=config.api.throttle_rate_per_second,
             throttle_burst=config.api.throttle_burst,
             health_throttle_rate_per_second=config.api.health_throttle_rate_per_second,
             health_throttle_burst=config.api.health_throttle_burst,
             max_body_bytes=config.api.max_body_bytes,
             waf_requests_per_ip_per_5min=config.api.waf_requests_per_ip_per_5min,
+            waf_hosting_provider_action=config.security.waf_anonymous_ip_action,
             problem_type_base=config.problem_type_base,
             domain=self._api_domain(region.name),
         )
@@ -229,7 +237,19 @@ class RegionalStack(Stack):
                 ),
                 MonitoredTable("audit", names.audit_table, peers),
             ],
+            # The alarm watches the namespace and service dimension the function publishes under.
+            deep_health=DeepHealthMetric(powertools.metrics_namespace, powertools.service_name),
+            alarm_email=config.security.alarm_email,
+            external_topic_arn=config.security.alarm_topic_arn_in(region.name),
         )
+        if self.primary is not None:
+            rotation = self.primary.cursor_secret_rotation
+            # The first rotation runs when the schedule is created and writes the rotated format:
+            # this Region's API function must read it by then (the other Regions deploy after).
+            rotation.rotate_after(self.api_function.function)
+            rotation.alarm_on_failure(self.observability.topic, f"{names.prefix}-{region.name}")
+            if rotation.failure_alarm is not None:  # to the external topic and the dashboard too
+                self.observability.watch(rotation.failure_alarm, "Cursor secret rotation")
 
     def _api_domain(self, region: str) -> ApiDomain | None:
         """The Region's custom domain, from CDK context (``-c strongroom:api-domain:<region>=...`` and
@@ -243,7 +263,9 @@ class RegionalStack(Stack):
             )
         return ApiDomain(str(name), str(certificate)) if name else None
 
-    def _primary_resources(self, config: PlatformConfig, data_key: kms.IKey) -> PrimaryResources:
+    def _primary_resources(
+        self, config: PlatformConfig, data_key: kms.IKey, logs_key: kms.IKey, bundle: LambdaBundle
+    ) -> PrimaryResources:
         names = config.names
         others = [r.name for r in config.regions if r.name != self.region]
         remote_keys = {r: key_alias_arn(self, names.key_alias("data"), r) for r in others}
@@ -258,33 +280,33 @@ class RegionalStack(Stack):
             table_key=data_key,
             replica_key_arns=remote_keys,
         )
-        secret = secretsmanager.Secret(
+        # The cursor keys and the pseudonym secret, rotated with two cursor keys live (ADR 0013). Its
+        # construct id keeps the secret's logical id: a new one would make CloudFormation create a
+        # second secret of the same name, and fail.
+        rotated = RotatedSecret(
             self,
             "CursorSecret",
             secret_name=cursor_secret_name(names),
-            description="HMAC key that signs the API's pagination cursors (replicated to every Region)",
-            encryption_key=data_key,
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=64, exclude_punctuation=True
+            description=(
+                "Cursor-signing keys (current and previous) and the log pseudonym secret of the API "
+                "(replicated to every Region; rotated by the primary Region)"
             ),
-            replica_regions=[
-                secretsmanager.ReplicaRegion(
-                    region=r, encryption_key=kms.Key.from_key_arn(self, f"DataKey-{r}", remote_keys[r])
-                )
-                for r in others
-            ],
-            removal_policy=RemovalPolicy.RETAIN,
+            key=data_key,
+            key_alias=names.key_alias("data"),
+            replica_regions=remote_keys,
+            rotation_days=config.security.secret_rotation_days,
+            rotation_handler=ROTATION_HANDLER,
+            code=bundle.code(),
+            function_name=f"{names.prefix}-cursor-secret-rotation",
+            vpc=self.network.vpc,
+            subnets=self.network.subnets,
+            security_group=self.network.function_security_group,
+            logs_key=logs_key,
+            log_retention_days=config.retention.log_days,
+            powertools=Powertools(
+                service_name=f"{names.prefix}-secret-rotation", metrics_namespace=NAMESPACE
+            ),
         )
-        for rule in (
-            "AwsSolutions-SMG4",
-            "NIST.800.53.R5-SecretsManagerRotationEnabled",
-            "HIPAA.Security-SecretsManagerRotationEnabled",
-        ):
-            acknowledge(
-                secret,
-                rule,
-                "An HMAC key for pagination cursors, not a credential. Rotating it invalidates every "
-                "outstanding cursor, so rotation comes with dual-key verification in the runtime "
-                "(ADR 0013).",
-            )
-        return PrimaryResources(store=store, cursor_secret=secret)
+        name_workload_role(rotated.rotation, names, self.region, "cursor-secret-rotation")
+        self.network.allow_through_endpoints(rotated.rotation.network_statements)
+        return PrimaryResources(store=store, cursor_secret=rotated.secret, cursor_secret_rotation=rotated)
