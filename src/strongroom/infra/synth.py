@@ -135,13 +135,13 @@ def synthesize(outdir: Path | str = "cdk.out", config: PlatformConfig | None = N
     outdir = Path(outdir).resolve()
     config = config or load_config()
     app = build_app(config, outdir=str(outdir), compliance=False)
-    packs = register_packs(app)
+    gates = register_packs(app)
     error = None
     try:
         app.synth()
     except RuntimeError as exc:  # jsii raises the JavaScript error (e.g. ValidationFailed) as RuntimeError
         error = str(exc)
-    compliance = write_report(app, outdir, packs)
+    compliance = write_report(app, outdir, gates)
     stacks = []
     for stack_name, region in _stacks(config):
         template = outdir / f"{stack_name}.template.json"
@@ -239,6 +239,15 @@ def render(result: SynthResult) -> str:
                 f"{pack['acknowledged']} acknowledged"
             )
         lines.append(f"  report: {result.outdir / 'compliance' / 'nag-report.json'}")
+    registry = result.compliance.get("exceptions")
+    if registry:
+        applied = registry["applied"]
+        lines.append(
+            f"Exceptions: {registry['entries']} entries in {registry['registry']} applied to "
+            f"{sum(applied.values())} findings ("
+            + ", ".join(f"{tool} {count}" for tool, count in applied.items())
+            + f"); next review by {registry['nextReview']}"
+        )
     lines.append(alarm_routing(result))
     compiler = packaging.bytecode_compiler()
     lines.append(
@@ -280,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "networkMonthlyUsd": result.network_monthly_usd(),
             "compliance": {
                 k: {**v, "violations": len(v["violations"])} for k, v in result.compliance["packs"].items()
+            },
+            "exceptions": {
+                k: v for k, v in result.compliance.get("exceptions", {}).items() if k != "applications"
             },
             "error": result.error,
         }

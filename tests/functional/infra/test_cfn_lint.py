@@ -1,27 +1,29 @@
-"""cfn-lint on every synthesized template: no errors; each warning accepted in policies/cfn-lint.json."""
+"""cfn-lint on every synthesized template: nothing at all (errors are never accepted; the warnings
+policies/exceptions.json accepts are ignored in the resources' metadata), and on the app without the
+registry each accepted warning answers a finding and every finding has one."""
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import REPO
+from strongroom.infra import exceptions
+from strongroom.infra.exceptions import CFN_LINT
 
-ACCEPTED = REPO / "policies" / "cfn-lint.json"
-CFN_LINT = Path(sys.executable).parent / "cfn-lint"  # installed with the `infra` extra
+from .conftest import RawBuild
+
+CFN_LINT_BIN = Path(sys.executable).parent / "cfn-lint"  # installed with the `infra` extra
 
 
-@pytest.fixture(scope="module")
-def findings(synthesized: Any) -> list[dict[str, Any]]:
-    templates = sorted(str(synthesized.outdir / s.template) for s in synthesized.stacks)
+def run_cfn_lint(templates: Sequence[Path]) -> list[dict[str, Any]]:
     completed = subprocess.run(
-        [str(CFN_LINT), "--format", "json", "--", *templates],
+        [str(CFN_LINT_BIN), "--format", "json", "--", *map(str, templates)],
         capture_output=True,
         text=True,
         check=False,
@@ -31,35 +33,43 @@ def findings(synthesized: Any) -> list[dict[str, Any]]:
     return loaded
 
 
-def _logical_id(finding: dict[str, Any]) -> str:
+def _where(finding: dict[str, Any]) -> tuple[str, str]:
+    """(template file name, logical id) of a finding; a template-wide finding has no logical id."""
     path = finding["Location"].get("Path") or []
-    return str(path[1]) if len(path) > 1 and path[0] == "Resources" else ""
+    logical_id = str(path[1]) if len(path) > 1 and path[0] == "Resources" else ""
+    return Path(finding["Filename"]).name, logical_id
 
 
-def _accepts(entry: dict[str, Any], finding: dict[str, Any]) -> bool:
-    if finding["Rule"]["Id"] != entry["rule"]:
-        return False
-    patterns = entry.get("resources")
-    return patterns is None or any(fnmatch.fnmatch(_logical_id(finding), p) for p in patterns)
+def _describe(finding: dict[str, Any]) -> str:
+    return f"{finding['Rule']['Id']} {' '.join(_where(finding))}: {finding['Message']}"
 
 
-def test_no_errors(findings: list[dict[str, Any]]) -> None:
-    errors = [f"{f['Rule']['Id']} {f['Filename']}: {f['Message']}" for f in findings if f["Level"] == "Error"]
-    assert errors == []
+@pytest.fixture(scope="module")
+def findings(synthesized: Any) -> list[dict[str, Any]]:
+    return run_cfn_lint(sorted(synthesized.outdir / s.template for s in synthesized.stacks))
 
 
-def test_every_warning_is_accepted_with_a_reason_and_every_acceptance_is_used(
-    findings: list[dict[str, Any]],
+@pytest.fixture(scope="module")
+def raw_findings(raw_build: RawBuild) -> list[dict[str, Any]]:
+    return run_cfn_lint(raw_build.templates())
+
+
+def test_nothing_is_reported(findings: list[dict[str, Any]]) -> None:
+    assert [_describe(f) for f in findings] == []
+
+
+def test_no_errors_even_without_the_registry(raw_findings: list[dict[str, Any]]) -> None:
+    assert [_describe(f) for f in raw_findings if f["Level"] == "Error"] == []
+
+
+def test_every_cfn_lint_exception_answers_a_warning_and_every_warning_has_one(
+    raw_build: RawBuild, raw_findings: list[dict[str, Any]]
 ) -> None:
-    accepted = json.loads(ACCEPTED.read_text())["accepted"]
-    for entry in accepted:
-        assert entry["rule"].startswith(("W", "I")), f"errors cannot be accepted: {entry['rule']}"
-        assert len(entry["reason"].split()) >= 8, entry
-    unexplained = [
-        f"{f['Rule']['Id']} {_logical_id(f)}: {f['Message']}"
-        for f in findings
-        if not any(_accepts(entry, f) for entry in accepted)
-    ]
-    assert unexplained == []
-    unused = [entry["rule"] for entry in accepted if not any(_accepts(entry, f) for f in findings)]
-    assert unused == [], "remove acceptances that no longer match a finding"
+    """On the app without the registry: an ignore that would ignore nothing is stale, and a warning
+    without one is reported by the real run above."""
+    paths = raw_build.construct_paths()
+    reported = {(CFN_LINT, f["Rule"]["Id"], paths.get(_where(f), " ".join(_where(f)))) for f in raw_findings}
+    assert reported, "without the registry, cfn-lint must report the warnings it answers"
+    applied = [a for a in raw_build.exceptions.applied() if a.tool == CFN_LINT]
+    assert exceptions.unanswered(applied, reported) == []
+    assert exceptions.uncovered(applied, reported) == []

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Environment, Stack, Validations
+from aws_cdk import Acknowledgment, App, Environment, Stack, Validations
 from aws_cdk import aws_iam as iam
 
 from strongroom.infra import wildcards
@@ -418,6 +418,21 @@ def test_synthesis_fails_listing_every_offending_statement() -> None:
     assert "ReadAnyTable" in message
     assert "AnyQueue" in message
     assert len(gate.findings) == 2
+
+
+def test_an_acknowledgement_does_not_silence_the_gate() -> None:
+    # GIVEN a wildcard the allow-list does not cover, and the gate's rule acknowledged on the stack
+    app = App()
+    stack = Stack(app, "Wild", env=Environment(region="eu-west-1"))
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    role.add_to_policy(iam.PolicyStatement(sid="ReadAnyTable", actions=["dynamodb:GetItem"], resources=["*"]))
+    Validations.of(stack).acknowledge(
+        Acknowledgment(id=f"strongroom-resource-wildcards::{ResourceWildcardGate.RULE}", reason="not here")
+    )
+    Validations.of(app).add_plugins(ResourceWildcardGate())
+    # WHEN the app is synthesized THEN it still fails: wildcards are allowed by the allow-list only
+    with pytest.raises(RuntimeError, match="ReadAnyTable"):
+        app.synth()
 
 
 def test_the_apps_synthesis_runs_the_gate(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from strongroom.config import load_config
-from strongroom.infra import pricing, synth
+from strongroom.infra import exceptions, pricing, synth
 from strongroom.infra.synth import SynthResult
 
 CONFIG = load_config(environ={})
@@ -83,6 +83,13 @@ def test_summary_prints_stacks_costs_compliance_and_synth_cost(synthesized: Synt
         assert name in text
     assert "network fixed cost $72.27/month" in text
     assert "AwsSolutions    ran: 0 errors, 0 warnings" in text
+    registry = synthesized.compliance["exceptions"]
+    assert (
+        f"Exceptions: {len(exceptions.load())} entries in policies/exceptions.json applied to "
+        f"{sum(registry['applied'].values())} findings (cdk-nag {registry['applied']['cdk-nag']}, "
+        f"checkov {registry['applied']['checkov']}, cfn-lint {registry['applied']['cfn-lint']}); "
+        f"next review by {min(e.review_by for e in exceptions.load())}"
+    ) in text
     assert f"Synth took {synthesized.seconds:.1f} s" in text
 
 
@@ -111,6 +118,8 @@ def test_main_prints_json_and_exits_zero_when_clean(
     assert payload["ok"] is True
     assert payload["networkMonthlyUsd"] == synthesized.network_monthly_usd()
     assert payload["compliance"]["Serverless"]["errors"] == 0
+    assert payload["exceptions"]["entries"] == len(exceptions.load())
+    assert payload["exceptions"]["applied"] == synthesized.compliance["exceptions"]["applied"]
 
 
 def test_main_exits_nonzero_when_synthesis_failed(

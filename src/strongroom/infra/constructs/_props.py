@@ -1,7 +1,9 @@
 """Shared habits of Strongroom's L3 constructs: validate every prop and fail once; merge props.
 
 Props are merged as defaults → user props → required values, so a user may tune anything except what
-keeps the resource secure (AWS Solutions Constructs' ``overrideProps`` habit).
+keeps the resource secure (AWS Solutions Constructs' ``overrideProps`` habit). A construct acknowledges
+no compliance finding and skips no check: the findings Strongroom accepts are entries of
+policies/exceptions.json, applied at synth (docs/adr/0023-one-registry-of-accepted-exceptions.md).
 """
 
 from __future__ import annotations
@@ -11,9 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import jsii
-from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from aws_cdk import aws_logs as logs
-from constructs import IConstruct, IValidation
+from constructs import IValidation
 
 
 class PropsError(ValueError):
@@ -98,19 +99,6 @@ class Check:
         return [message] if message else []
 
 
-# Context key that turns acknowledgements off, so a test can see the raw findings they answer.
-ACKNOWLEDGE_CONTEXT = "strongroom:acknowledge"
-
-
-def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
-    """Acknowledge a compliance finding on ``scope`` (and below), with the reason the report shows."""
-    if len(reason.strip()) < 20:
-        raise ValueError(f"acknowledging {rule_id} needs a written reason, got {reason!r}")
-    if scope.node.try_get_context(ACKNOWLEDGE_CONTEXT) in (False, "false"):
-        return
-    Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
-
-
 def flatten_reference(value: Any) -> str:  # noqa: PLR0911 - one return per CloudFormation function
     """A resolved CloudFormation value as cdk-nag prints it in finding ids (``<AWS::AccountId>``…)."""
     if value is None:
@@ -131,24 +119,3 @@ def flatten_reference(value: Any) -> str:  # noqa: PLR0911 - one return per Clou
         if "Ref" in value:
             return f"<{flatten_reference(value['Ref'])}>"
     return json.dumps(value, separators=(",", ":"))
-
-
-def acknowledge_wildcard_resources(scope: IConstruct, resources: list[str], reason: str) -> None:
-    """Acknowledge AwsSolutions-IAM5 for each wildcard resource of a policy on ``scope``."""
-    stack = Stack.of(scope)
-    for resource in resources:
-        text = flatten_reference(stack.resolve(resource))
-        if "*" in text:
-            acknowledge(scope, f"AwsSolutions-IAM5[Resource::{text}]", reason)
-
-
-def skip_checkov(resource: IConstruct, check_id: str, reason: str) -> None:
-    """Record a checkov skip, with its reason, in the resource's template metadata (checkov reads it)."""
-    if len(reason.strip()) < 20:
-        raise ValueError(f"skipping {check_id} needs a written reason, got {reason!r}")
-    cfn = resource if isinstance(resource, CfnResource) else resource.node.default_child
-    if not isinstance(cfn, CfnResource):
-        raise TypeError(f"{resource.node.path} has no CloudFormation resource to annotate")
-    existing = cfn.get_metadata("checkov") or {}
-    skips = [s for s in existing.get("skip", []) if s["id"] != check_id]
-    cfn.add_metadata("checkov", {"skip": [*skips, {"id": check_id, "comment": reason}]})

@@ -17,7 +17,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from strongroom.infra.constructs._props import Problems, acknowledge_wildcard_resources
+from strongroom.infra.constructs._props import Problems
 
 # Everything API Gateway needs to deliver logs. Not logs:GetLogEvents or logs:FilterLogEvents: they read
 # what was logged, and a service that only writes has no use for them.
@@ -69,12 +69,6 @@ class ApiGatewayAccountLogging(Construct):
                 # Describe lists groups: it is authorized on log-group:*, never on a name.
                 iam.PolicyStatement(sid="ListLogGroups", actions=list(LIST_ACTIONS), resources=[any_group]),
             ],
-        )
-        acknowledge_wildcard_resources(
-            self.policy,
-            [*streams, any_group],
-            "API Gateway chooses the names of the log streams it writes in the API's log groups, so they "
-            "cannot be listed; logs:DescribeLogGroups is authorized on log-group:* only.",
         )
         self.account = apigw.CfnAccount(self, "Account", cloud_watch_role_arn=self.role.role_arn)
         self.account.node.add_dependency(self.policy)

@@ -28,7 +28,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from strongroom.infra.constructs._props import Problems, acknowledge, merge, retention, skip_checkov
+from strongroom.infra.constructs._props import Problems, merge, retention
 from strongroom.infra.constructs.account_logging import ApiGatewayAccountLogging
 from strongroom.infra.constructs.firewall import ApiFirewall, HostingProviderAction, firewall_problems
 from strongroom.infra.constructs.gateway_responses import problem_responses
@@ -197,7 +197,6 @@ class TransactionApi(Construct):
             ),
         )
         self.stage = self.rest_api.deployment_stage
-        self._acknowledge_stage_findings()
         self.execution_logs = self._log_group(
             "ExecutionLogs",
             f"API-Gateway-Execution-Logs_{self.rest_api.rest_api_id}/{stage_name}",
@@ -252,36 +251,6 @@ class TransactionApi(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
 
-    def _acknowledge_stage_findings(self) -> None:
-        acknowledge(
-            self.rest_api,
-            "AwsSolutions-COG4",
-            "Callers authenticate with IAM (SigV4), docs/adr/0002; a Cognito user pool would add "
-            "end-user identities the platform does not have.",
-        )
-        no_cache = (
-            "Responses are per-caller money data and idempotent-creation results; the stage has no cache "
-            "at all, so nothing is served from (or stored in) one."
-        )
-        for rule in (
-            "NIST.800.53.R5-APIGWCacheEnabledAndEncrypted",
-            "PCI.DSS.321-APIGWCacheEnabledAndEncrypted",
-            "HIPAA.Security-APIGWCacheEnabledAndEncrypted",
-        ):
-            acknowledge(self.stage, rule, no_cache)
-        skip_checkov(self.stage, "CKV_AWS_120", no_cache)
-        for rule in (
-            "NIST.800.53.R5-APIGWSSLEnabled",
-            "PCI.DSS.321-APIGWSSLEnabled",
-            "HIPAA.Security-APIGWSSLEnabled",
-        ):
-            acknowledge(
-                self.stage,
-                rule,
-                "The rule asks for a client certificate towards HTTP backends; the only integration is a "
-                "Lambda proxy, which is invoked over AWS's signed API and takes no client certificate.",
-            )
-
     def _models(self, converted: Mapping[str, dict[str, Any]]) -> dict[str, apigw.IModel]:
         result: dict[str, apigw.IModel] = {}
         for name, schema in converted.items():
@@ -311,7 +280,7 @@ class TransactionApi(Construct):
             parameters = {f"method.request.header.{h}": True for h in op.headers}
             parameters |= {f"method.request.querystring.{q}": False for q in op.query}
             parameters |= {f"method.request.path.{p}": True for p in op.path_parameters}
-            method = resource.add_method(
+            resource.add_method(
                 op.method,
                 integration,
                 operation_name=op.operation_id,
@@ -322,13 +291,6 @@ class TransactionApi(Construct):
                 request_models={JSON: self.models[op.request]} if op.request else None,
                 request_parameters=parameters or None,
             )
-            if not op.authorized:
-                reason = (
-                    "Health routes are public by design (docs/adr/0005): Route 53 health checkers cannot "
-                    "sign requests, and the answer is a pass/fail status with no customer data."
-                )
-                acknowledge(method, "AwsSolutions-APIG4", reason)
-                skip_checkov(method, "CKV_AWS_59", reason)
 
 
 def _check_routes(

@@ -24,7 +24,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from strongroom.infra.constructs._props import Problems, acknowledge, merge, skip_checkov
+from strongroom.infra.constructs._props import Problems, merge
 
 LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 _REQUIRED_BUCKET_PROPS = (
@@ -132,35 +132,6 @@ class IngestBucket(Construct):
                     actions=["s3:DeleteObjectVersion"],
                     resources=[self.access_logs_bucket.arn_for_objects("*")],
                 )
-            )
-            skip_checkov(
-                self.access_logs_bucket,
-                "CKV_AWS_18",
-                "This is the server-access-log bucket itself; logging it into itself would log its own log "
-                "deliveries forever. CloudTrail data events are the control for who reads it.",
-            )
-            for rule in (
-                "NIST.800.53.R5-S3DefaultEncryptionKMS",
-                "PCI.DSS.321-S3DefaultEncryptionKMS",
-                "HIPAA.Security-S3DefaultEncryptionKMS",
-            ):
-                acknowledge(
-                    self.access_logs_bucket,
-                    rule,
-                    "S3 server access logging delivers only to buckets encrypted with SSE-S3 (AES-256); "
-                    "SSE-KMS would silently stop log delivery.",
-                )
-        for rule in (
-            "NIST.800.53.R5-S3BucketReplicationEnabled",
-            "PCI.DSS.321-S3BucketReplicationEnabled",
-            "HIPAA.Security-S3BucketReplicationEnabled",
-        ):
-            acknowledge(
-                self,
-                rule,
-                "Each Region ingests its own files and records outcomes in the replicated tables; raw files "
-                "and their access logs stay in the Region that received them. Versioning and retained "
-                "buckets protect against loss.",
             )
         self.bucket = s3.Bucket(
             self,

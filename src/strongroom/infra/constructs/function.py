@@ -25,14 +25,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from strongroom import constants as env
-from strongroom.infra.constructs._props import (
-    Problems,
-    acknowledge,
-    acknowledge_wildcard_resources,
-    merge,
-    retention,
-    skip_checkov,
-)
+from strongroom.infra.constructs._props import Problems, merge, retention
 
 AUDIT_LOG_MIN_DAYS = 365
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -303,36 +296,6 @@ class SecureFunction(Construct):
                 },
             ),
         )
-        acknowledge_wildcard_resources(
-            policy,
-            ["*", any_interface],
-            "Lambda manages the function's network interfaces and X-Ray receives its traces: "
-            "ec2:Describe* and xray:Put* authorize only on '*'; interface ids are unknown before Lambda "
-            "creates them, so the ENI actions name any interface, conditioned on our subnets and account. "
-            "Each is an entry of policies/resource-wildcards.json, which synthesis enforces.",
-        )
-        for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):
-            acknowledge(
-                self,
-                rule,
-                "Python 3.13 is the platform's runtime (docs/adr/0014): the locked wheels are built for "
-                "cp313 and the runtime is tested on it. Moving to a newer runtime is a reviewed change of "
-                "the lock.",
-            )
-        if not asynchronous:
-            for rule in ("NIST.800.53.R5-LambdaDLQ", "HIPAA.Security-LambdaDLQ", "Serverless-LambdaDLQ"):
-                acknowledge(
-                    self,
-                    rule,
-                    "Invoked synchronously only: a failure goes back to the caller and into the Errors "
-                    "alarm. A dead-letter queue receives only asynchronous invocation failures.",
-                )
-            skip_checkov(
-                self.function,
-                "CKV_AWS_116",
-                "Invoked synchronously only: a failure goes back to the caller and into the Errors alarm. "
-                "A dead-letter queue receives only asynchronous invocation failures.",
-            )
         # The role's policy must exist before the function (Lambda checks ENI permissions on create).
         self.function.node.add_dependency(policy)
         cfn_function = self.function.node.default_child

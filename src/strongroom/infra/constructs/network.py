@@ -27,7 +27,7 @@ from constructs import Construct
 
 from strongroom import regions
 from strongroom.config import SUBNET_PREFIX, RegionConfig
-from strongroom.infra.constructs._props import Check, Problems, acknowledge, merge, retention, skip_checkov
+from strongroom.infra.constructs._props import Check, Problems, merge, retention
 
 HTTPS = 443
 EPHEMERAL = (1024, 65535)
@@ -402,8 +402,8 @@ class PrivateNetwork(Construct):
     def _close_default_group_quietly(self) -> None:
         """CDK closes the default security group with a deploy-time custom resource (a Lambda function
         outside the VPC). Give it its own encrypted log group and a role that writes only there, in
-        place of AWS's AWSLambdaBasicExecutionRole (logs:* actions on every resource), and say why
-        checkov's function rules do not apply to it."""
+        place of AWS's AWSLambdaBasicExecutionRole (logs:* actions on every resource). Why checkov's
+        function rules do not apply to it is an entry of policies/exceptions.json."""
         provider = Stack.of(self).node.try_find_child(_DEFAULT_GROUP_CLOSER)
         role = provider.node.try_find_child("Role") if provider else None
         handler = provider.node.try_find_child("Handler") if provider else None
@@ -420,25 +420,12 @@ class PrivateNetwork(Construct):
         )
         # The Ref also orders the group before the function, and the role (with its policy) already is.
         handler.add_property_override("LoggingConfig", {"LogGroup": group.log_group_name})
-        reason = (
-            "CDK's deploy-time custom resource that removes the default security group's rules (the only "
-            "way to close it, docs/adr/0016). It runs during deployments only, calls only EC2 control-plane "
-            "APIs on that one group, and no event source or caller can invoke it."
-        )
-        for check in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"):
-            skip_checkov(handler, check, reason)
 
     # --- NACLs and DNS -----------------------------------------------------------------------------
 
     def _network_acl(self, region: RegionConfig) -> ec2.NetworkAcl:
         """Stateless backstop behind the security groups: HTTPS out and in, and the return traffic."""
         acl = ec2.NetworkAcl(self, "Acl", vpc=self.vpc, subnet_selection=self.subnets)
-        acknowledge(
-            acl,
-            "AwsSolutions-VPC3",
-            "Deliberate (docs/adr/0016): a stateless backstop behind the security groups that "
-            "admits only HTTPS and its return traffic; the security groups stay the primary control.",
-        )
         entries: list[tuple[int, ec2.AclCidr, ec2.AclTraffic, ec2.TrafficDirection]] = [
             # Functions → interface endpoints (same VPC) and → S3/DynamoDB via the gateway (public ranges).
             (100, ec2.AclCidr.any_ipv4(), ec2.AclTraffic.tcp_port(HTTPS), ec2.TrafficDirection.EGRESS),

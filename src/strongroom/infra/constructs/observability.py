@@ -48,7 +48,7 @@ from constructs import Construct
 
 from strongroom import constants as env
 from strongroom.config import AlarmThresholds
-from strongroom.infra.constructs._props import Problems, acknowledge
+from strongroom.infra.constructs._props import Problems
 
 PERIOD = Duration.minutes(1)
 _LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -261,19 +261,12 @@ class Observability(Construct):
         if caller_topic:  # the caller manages that topic's subscriptions
             destinations.append(f"topic:{self.topic.node.path}")
         if email is not None:
-            subscription = sns.Subscription(
+            sns.Subscription(
                 self,
                 "EmailSubscription",
                 topic=self.topic,
                 protocol=sns.SubscriptionProtocol.EMAIL,
                 endpoint=email,
-            )
-            acknowledge(
-                subscription,
-                "Serverless-SNSRedrivePolicy",
-                "Alarm mail SNS cannot deliver (after 50 tries over 6 hours) is caught by the "
-                "alarm-delivery alarm on the topic's NumberOfNotificationsFailed, and the alarm's state "
-                "stays on the dashboard; a dead-lettered alarm mail replayed later would be stale news.",
             )
             destinations.append(f"email:{email}")
         if topic_arn is not None:

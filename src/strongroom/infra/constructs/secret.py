@@ -28,7 +28,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
 from strongroom import constants as env
-from strongroom.infra.constructs._props import Problems, acknowledge_wildcard_resources
+from strongroom.infra.constructs._props import Problems
 from strongroom.infra.constructs.function import Powertools, SecureFunction
 
 # What Secrets Manager's rotation protocol calls on the secret (createSecret … finishSecret).
@@ -165,15 +165,6 @@ class RotatedSecret(Construct):
             statements=statements,
             environment={env.ENV_CURSOR_SECRET_ID: secret_name},
         )
-        if replica_keys:
-            acknowledge_wildcard_resources(
-                self.rotation,
-                replica_keys,
-                "A replica Region's key can be named across Regions only by its alias, and KMS authorises "
-                "key operations on key ARNs: the statement covers that Region's keys, narrowed by "
-                "kms:ResourceAliases to the data key's alias and by kms:ViaService to Secrets Manager, "
-                "for Encrypt and GenerateDataKey only (re-encrypting a new version for the replica).",
-            )
         # Secrets Manager invokes the function, from this account only. CDK's own grant (for any
         # account's Secrets Manager) is not made: the schedule names the function by reference.
         self.invoke_permission = lambda_.CfnPermission(
