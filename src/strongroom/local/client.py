@@ -1,4 +1,5 @@
-"""A small SigV4-signing HTTP client for the local gateway, and discovery of a running platform."""
+"""A small SigV4-signing HTTP client for the local gateway, discovery of a running platform, and the
+multi-Region `strongroom.client` client built from its local.json."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import botocore.credentials
+
 from strongroom import constants as env
+from strongroom.client import StrongroomClient
 from strongroom.local.sigv4 import Credentials, Headers, sign
 
 STATE_FILE = "local.json"
@@ -138,3 +142,22 @@ def session_client(
     caller role: what an SDK on AWS compute signs with. Each call is a new session."""
     name = region or next(iter(state["regions"]))
     return SignedClient(state["regions"][name]["url"], name, assume_caller_role(state, session_name))
+
+
+def botocore_credentials(credentials: Credentials) -> botocore.credentials.Credentials:
+    """The same key (and session token) as botocore credentials, which `strongroom.client` signs with."""
+    return botocore.credentials.Credentials(
+        credentials.access_key_id, credentials.secret_access_key, credentials.session_token
+    )
+
+
+def platform_client(
+    state: Mapping[str, Any], credentials: Credentials | None = None, **options: Any
+) -> StrongroomClient:
+    """A `strongroom.client.StrongroomClient` for every Region of the running platform, in the order
+    `strongroom up` serves them, signing with ``credentials`` (default: the static local ones).
+    ``options`` are StrongroomClient's keyword arguments (timeouts, deadline, breaker, clock...)."""
+    endpoints = {name: region["url"] for name, region in state["regions"].items()}
+    return StrongroomClient(
+        endpoints, botocore_credentials(credentials or static_credentials(state)), **options
+    )
