@@ -55,7 +55,7 @@ from strongroom.infra.exceptions import CDK_NAG, CFN_LINT, CHECKOV, PACKS
 
 REPORT = Path("compliance") / "nag-report.json"
 # Acknowledgements of Strongroom's own gates are refused like any other outside the registry.
-GATE_NAMESPACES = ("strongroom-exceptions::", "strongroom-resource-wildcards::")
+GATE_NAMESPACES = ("strongroom-exceptions::", "strongroom-resource-wildcards::")  # the gates' NAMEs
 PACK_TYPES: tuple[type[NagPack], ...] = (
     AwsSolutionsChecks,
     NIST80053R5Checks,
@@ -105,22 +105,15 @@ class RecordedPack:
         return report
 
 
-@jsii.implements(IPolicyValidationPlugin)
-class ResourceWildcardGate:
-    """Fails synthesis on every wildcard resource in an IAM or VPC-endpoint policy that the allow-list
-    (policies/resource-wildcards.json) does not cover; the report names each role, policy or endpoint,
-    the statement and the resource. No acknowledgement silences it. ``findings`` keeps what the last
-    run found."""
+class _OwnGate:
+    """What CDK asks of a validation plugin, for Strongroom's own gates: a name and their one rule."""
 
-    RULE = "Strongroom-ResourceWildcard"
-
-    def __init__(self, allow_list: Path | None = None) -> None:
-        self._allowed = wildcards.load_allow_list(allow_list)
-        self.findings: list[wildcards.Finding] = []
+    NAME = ""
+    RULE = ""
 
     @property
     def name(self) -> str:
-        return "strongroom-resource-wildcards"
+        return self.NAME
 
     @property
     def version(self) -> str | None:
@@ -129,6 +122,21 @@ class ResourceWildcardGate:
     @property
     def rule_ids(self) -> list[str] | None:
         return [self.RULE]
+
+
+@jsii.implements(IPolicyValidationPlugin)
+class ResourceWildcardGate(_OwnGate):
+    """Fails synthesis on every wildcard resource in an IAM or VPC-endpoint policy that the allow-list
+    (policies/resource-wildcards.json) does not cover; the report names each role, policy or endpoint,
+    the statement and the resource. No acknowledgement silences it. ``findings`` keeps what the last
+    run found."""
+
+    NAME = "strongroom-resource-wildcards"
+    RULE = "Strongroom-ResourceWildcard"
+
+    def __init__(self, allow_list: Path | None = None) -> None:
+        self._allowed = wildcards.load_allow_list(allow_list)
+        self.findings: list[wildcards.Finding] = []
 
     def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
         violations, self.findings = [], []
@@ -272,12 +280,13 @@ def template_exceptions(template: Mapping[str, Any]) -> Iterator[tuple[str, str,
 
 
 @jsii.implements(IPolicyValidationPlugin)
-class ExceptionGate:
+class ExceptionGate(_OwnGate):
     """Fails synthesis on every exception that did not come from the registry (an acknowledgement of a
     cdk-nag rule or of a Strongroom gate in the construct tree, a checkov skip or cfn-lint ignore in a
     template) and on every registry entry that could not be applied. Its findings are fatal: CDK lets
     an acknowledgement silence a plugin's errors, never its fatal findings."""
 
+    NAME = "strongroom-exceptions"
     RULE = "Strongroom-ExceptionOutsideRegistry"
     FIX = f"Remove it, and add an entry to {exceptions.REGISTRY.as_posix()} if the finding is to be accepted."
 
@@ -286,18 +295,6 @@ class ExceptionGate:
         self._applier = applier
         self.findings: list[str] = []
         self.acknowledged: list[dict[str, str]] | None = None  # the tree's, as of the last run
-
-    @property
-    def name(self) -> str:
-        return "strongroom-exceptions"
-
-    @property
-    def version(self) -> str | None:
-        return None
-
-    @property
-    def rule_ids(self) -> list[str] | None:
-        return [self.RULE]
 
     def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
         templates = {Path(t).name: t for t in context.template_paths}
