@@ -1,8 +1,11 @@
-"""The CDK app: for every configured Region a key stack, then the Region's platform stack.
+"""The CDK app: for every configured Region a key stack and a platform stack, and one global data
+stack in the primary Region.
 
-Deployment order follows docs/adr/0010: every key stack first (the global tables encrypt
-each replica with that Region's key), then the primary Region's stack (tables, replicated secret),
-then the other Regions. ``cdk.json`` runs this module; ``strongroom.infra.synth`` builds it in-process.
+Deployment order follows docs/adr/0010: every key stack first (the global tables and the secret
+encrypt each replica with that Region's key), then the global data stack (tables, replicated secret),
+then every Region's platform stack, in any order: each depends on the data stack and its own key
+stack only, so a failure in one Region's platform never blocks another's.
+``cdk.json`` runs this module; ``strongroom.infra.synth`` builds it in-process.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from aws_cdk import App
 from strongroom.config import PlatformConfig, load_config
 from strongroom.infra.compliance import register_packs
 from strongroom.infra.packaging import LambdaBundle, repository_root
+from strongroom.infra.stacks.data import GlobalDataStack
 from strongroom.infra.stacks.keys import KeyStack
 from strongroom.infra.stacks.regional import RegionalStack
 
@@ -30,6 +34,10 @@ def feature_flags(cdk_json: Path | None = None) -> dict[str, Any]:
 
 def key_stack_name(config: PlatformConfig, region: str) -> str:
     return f"{config.names.prefix}-keys-{region}"
+
+
+def data_stack_name(config: PlatformConfig) -> str:
+    return f"{config.names.prefix}-data-{config.primary_region.name}"
 
 
 def regional_stack_name(config: PlatformConfig, region: str) -> str:
@@ -51,6 +59,7 @@ def build_app(
     key_stacks = {
         r.name: KeyStack(app, key_stack_name(config, r.name), config=config, region=r) for r in config.regions
     }
+    data = GlobalDataStack(app, data_stack_name(config), config=config, keys=key_stacks)
     regional = {
         r.name: RegionalStack(
             app,
@@ -62,12 +71,9 @@ def build_app(
         )
         for r in config.regions
     }
-    primary = regional[config.primary_region.name]
-    for key_stack in key_stacks.values():
-        primary.add_stack_dependency(key_stack, "every replica's key exists before the global tables")
-    for name, stack in regional.items():
-        if name != config.primary_region.name:
-            stack.add_stack_dependency(primary, "the global tables and the cursor secret replica exist")
+    for stack in regional.values():
+        # Named, not referenced: the dependency is what orders them. Its own key stack is referenced.
+        stack.add_stack_dependency(data, "the global tables and the cursor secret (replica) exist")
     if compliance:
         register_packs(app)
     return app

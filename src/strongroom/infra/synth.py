@@ -158,13 +158,14 @@ def synthesize(outdir: Path | str = "cdk.out", config: PlatformConfig | None = N
 
 
 def _stacks(config: PlatformConfig) -> list[tuple[str, str]]:
-    from strongroom.infra.app import key_stack_name, regional_stack_name  # noqa: PLC0415
+    """Every stack with its Region, in deployment order (docs/adr/0010)."""
+    from strongroom.infra.app import data_stack_name, key_stack_name, regional_stack_name  # noqa: PLC0415
 
-    pairs = []
-    for region in config.regions:
-        pairs.append((key_stack_name(config, region.name), region.name))
-        pairs.append((regional_stack_name(config, region.name), region.name))
-    return pairs
+    return [
+        *((key_stack_name(config, r.name), r.name) for r in config.regions),
+        (data_stack_name(config), config.primary_region.name),
+        *((regional_stack_name(config, r.name), r.name) for r in config.regions),
+    ]
 
 
 def alarm_routing(result: SynthResult) -> str:

@@ -18,7 +18,7 @@ KEY = "arn:aws:kms:eu-west-1:000000000000:key/local"
 
 @pytest.fixture(scope="module")
 def cloud_tables(synthesized: Any) -> dict[str, dict[str, Any]]:
-    template = synthesized.template("strongroom-eu-west-1")
+    template = synthesized.template("strongroom-data-eu-west-1")
     return {
         r["Properties"]["TableName"]: r["Properties"]
         for r in template["Resources"].values()

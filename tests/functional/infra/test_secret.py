@@ -247,3 +247,27 @@ def test_invalid_props_are_reported_together() -> None:
     assert any("rotation_days 0" in p for p in problems)
     assert any("key_alias" in p for p in problems)
     assert any("eu-west-1, the secret's own Region" in p for p in problems)
+
+
+def test_an_existing_secret_of_another_stack_is_rotated_by_name() -> None:
+    # GIVEN the secret declared in another stack (the global data stack, docs/adr/0010)
+    template = stack_template(
+        lambda stack: _rotated(stack, existing_secret=True, description="", initial_value=None)
+    )
+    # THEN no secret here, and nothing refers to one: the schedule and the role name it
+    assert resources(template, "AWS::SecretsManager::Secret") == {}
+    _, schedule = _only(template, "AWS::SecretsManager::RotationSchedule")
+    assert schedule["Properties"]["SecretId"] == NAME
+    assert schedule["Properties"]["RotationRules"] == {"ScheduleExpression": "rate(7 days)"}
+    function_id, _ = _rotation_function(template)
+    by_sid = {s["Sid"]: s for s in _role_statements(template, function_id)}
+    pattern = json.dumps(by_sid["RotateOnlyThisSecret"]["Resource"])
+    assert f":secret:{NAME}-??????" in pattern
+    use = by_sid["UseTheSecretsKeyForThisSecretOnly"]["Condition"]
+    assert use["StringEquals"] == {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}
+    assert json.dumps(use["StringLike"]["kms:EncryptionContext:SecretARN"]) == pattern
+
+
+def test_an_existing_secret_takes_no_props_of_a_new_one() -> None:
+    with pytest.raises(PropsError, match="give neither with existing_secret"):
+        stack_template(lambda stack: _rotated(stack, existing_secret=True))

@@ -18,6 +18,7 @@ EXPECTED_STACKS = {
     "strongroom-eu-west-1": "eu-west-1",
     "strongroom-keys-eu-central-1": "eu-central-1",
     "strongroom-eu-central-1": "eu-central-1",
+    "strongroom-data-eu-west-1": "eu-west-1",
 }
 
 
@@ -25,18 +26,32 @@ def _templates(result: SynthResult) -> dict[str, dict[str, Any]]:
     return {s.name: result.template(s.name) for s in result.stacks}
 
 
-def test_every_region_gets_a_key_stack_and_a_platform_stack(synthesized: SynthResult) -> None:
+def test_every_region_gets_a_key_stack_and_a_platform_stack_and_the_primary_the_data_stack(
+    synthesized: SynthResult,
+) -> None:
     assert synthesized.error is None
     assert synthesized.ok
     assert {s.name: s.region for s in synthesized.stacks} == EXPECTED_STACKS
 
 
-def test_deploy_order_is_keys_then_primary_then_the_other_regions(synthesized: SynthResult) -> None:
+def _dependencies(manifest: dict[str, Any], stack: str) -> set[str]:
+    return {d for d in manifest[stack].get("dependencies", []) if not d.endswith(".assets")}
+
+
+def test_deploy_order_is_every_key_stack_then_the_data_stack_then_every_platform_stack(
+    synthesized: SynthResult,
+) -> None:
     manifest = json.loads((synthesized.outdir / "manifest.json").read_text())["artifacts"]
-    primary = set(manifest["strongroom-eu-west-1"]["dependencies"])
-    assert {"strongroom-keys-eu-west-1", "strongroom-keys-eu-central-1"} <= primary
-    secondary = set(manifest["strongroom-eu-central-1"]["dependencies"])
-    assert {"strongroom-eu-west-1", "strongroom-keys-eu-central-1"} <= secondary
+    assert _dependencies(manifest, "strongroom-data-eu-west-1") == {
+        "strongroom-keys-eu-west-1",
+        "strongroom-keys-eu-central-1",
+    }
+    # a platform stack waits for the data and its own keys only, never for another Region's platform
+    for region in ("eu-west-1", "eu-central-1"):
+        assert _dependencies(manifest, f"strongroom-{region}") == {
+            "strongroom-data-eu-west-1",
+            f"strongroom-keys-{region}",
+        }
     for name, region in EXPECTED_STACKS.items():
         assert manifest[name]["environment"].endswith(f"/{region}")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_ec2 as ec2
@@ -46,9 +46,53 @@ ROTATION_RUNBOOK = "cursor-secret-rotation"
 _ALIAS_RE = re.compile(r"^alias/[A-Za-z0-9/_-]+$")
 
 
+def _merge_conditions(*blocks: Mapping[str, Mapping[str, object]]) -> dict[str, dict[str, object]]:
+    merged: dict[str, dict[str, object]] = {}
+    for block in blocks:
+        for operator, entries in block.items():
+            merged.setdefault(operator, {}).update(entries)
+    return merged
+
+
+def replicated_secret(
+    scope: Construct,
+    construct_id: str,
+    *,
+    secret_name: str,
+    description: str,
+    key: kms.IKey,
+    replica_regions: Mapping[str, str],
+    initial_value: secretsmanager.SecretStringGenerator | None = None,
+) -> secretsmanager.Secret:
+    """The secret under ``key``, with a replica in each of ``replica_regions`` (Region → that Region's key,
+    an alias ARN), retained on deletion. Used by :class:`RotatedSecret` and, where the secret and its
+    rotation live in different stacks, on its own (docs/adr/0010)."""
+    return secretsmanager.Secret(
+        scope,
+        construct_id,
+        secret_name=secret_name,
+        description=description,
+        encryption_key=key,
+        generate_secret_string=initial_value
+        or secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+        replica_regions=[
+            secretsmanager.ReplicaRegion(
+                region=region,
+                encryption_key=kms.Key.from_key_arn(scope, f"{construct_id}ReplicaKey-{region}", alias_arn),
+            )
+            for region, alias_arn in replica_regions.items()
+        ],
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+
+
 class RotatedSecret(Construct):
     """Attributes: ``secret``, ``secret_name``, ``rotation`` (the :class:`SecureFunction`), ``schedule``,
-    ``invoke_permission``, ``failure_alarm`` (after :meth:`alarm_on_failure`)."""
+    ``invoke_permission``, ``failure_alarm`` (after :meth:`alarm_on_failure`).
+
+    Creates the secret (``description``, ``initial_value``), or rotates an existing one declared in
+    another stack of the same Region (``existing_secret=True``): that secret is then named by
+    ``secret_name`` only, so no cross-stack reference ties the two stacks together."""
 
     def __init__(
         self,
@@ -56,7 +100,6 @@ class RotatedSecret(Construct):
         construct_id: str,
         *,
         secret_name: str,
-        description: str,
         key: kms.IKey,
         key_alias: str,
         replica_regions: Mapping[str, str],
@@ -70,7 +113,9 @@ class RotatedSecret(Construct):
         logs_key: kms.IKey,
         log_retention_days: int,
         powertools: Powertools,
+        description: str = "",
         initial_value: secretsmanager.SecretStringGenerator | None = None,
+        existing_secret: bool = False,
     ) -> None:
         """``replica_regions`` maps each replica Region to its key (an alias ARN, named by ``key_alias``,
         the alias every Region's key has); ``initial_value`` generates the first value."""
@@ -84,42 +129,56 @@ class RotatedSecret(Construct):
             stack.region not in replica_regions,
             f"replica_regions names {stack.region}, the secret's own Region; remove it",
         )
+        if existing_secret:
+            problems.check(
+                not description and initial_value is None,
+                "description and initial_value describe a new secret; give neither with existing_secret",
+            )
+        else:
+            problems.check(bool(description.strip()), "description must not be blank for a new secret")
         problems.raise_if_any()
 
         self.secret_name = secret_name
-        # "Default": the secret's logical id is the one it would have as a direct child of ``scope``
-        # (CDK leaves that id out of logical ids), so wrapping an existing secret does not replace it.
-        self.secret = secretsmanager.Secret(
-            self,
-            "Default",
-            secret_name=secret_name,
-            description=description,
-            encryption_key=key,
-            generate_secret_string=initial_value
-            or secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
-            replica_regions=[
-                secretsmanager.ReplicaRegion(
-                    region=region,
-                    encryption_key=kms.Key.from_key_arn(self, f"ReplicaKey-{region}", alias_arn),
-                )
-                for region, alias_arn in replica_regions.items()
-            ],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        self.secret: secretsmanager.ISecret
+        if existing_secret:
+            # Its ARN ends in six random characters: policies name it by ``<name>-??????``.
+            self.secret = secretsmanager.Secret.from_secret_name_v2(self, "Default", secret_name)
+            secret_arn = stack.format_arn(
+                service="secretsmanager",
+                resource="secret",
+                resource_name=f"{secret_name}-??????",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            arn_operator = "StringLike"
+        else:
+            # "Default": the secret's logical id is the one it would have as a direct child of
+            # ``scope`` (CDK leaves that id out of logical ids), so wrapping an existing secret does
+            # not replace it.
+            self.secret = replicated_secret(
+                self,
+                "Default",
+                secret_name=secret_name,
+                description=description,
+                key=key,
+                replica_regions=replica_regions,
+                initial_value=initial_value,
+            )
+            secret_arn = self.secret.secret_arn
+            arn_operator = "StringEquals"
         statements = [
             iam.PolicyStatement(
-                sid="RotateOnlyThisSecret", actions=list(ROTATION_ACTIONS), resources=[self.secret.secret_arn]
+                sid="RotateOnlyThisSecret",
+                actions=list(ROTATION_ACTIONS),
+                resources=[secret_arn],
             ),
             iam.PolicyStatement(
                 sid="UseTheSecretsKeyForThisSecretOnly",
                 actions=list(SECRET_KEY_ACTIONS),
                 resources=[key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com",
-                        "kms:EncryptionContext:SecretARN": self.secret.secret_arn,
-                    }
-                },
+                conditions=_merge_conditions(
+                    {"StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"}},
+                    {arn_operator: {"kms:EncryptionContext:SecretARN": secret_arn}},
+                ),
             ),
         ]
         replica_keys = []
@@ -182,11 +241,23 @@ class RotatedSecret(Construct):
             same_environment=True,
             skip_permissions=True,
         )
-        self.schedule = self.secret.add_rotation_schedule(
-            "Schedule",
-            rotation_lambda=target,
-            automatically_after=Duration.days(rotation_days),
-        )
+        self.schedule: Construct
+        if isinstance(self.secret, secretsmanager.Secret):
+            self.schedule = self.secret.add_rotation_schedule(
+                "Schedule",
+                rotation_lambda=target,
+                automatically_after=Duration.days(rotation_days),
+            )
+        else:  # named, not referenced: the schedule is created after the secret's stack is deployed
+            self.schedule = secretsmanager.CfnRotationSchedule(
+                self,
+                "Schedule",
+                secret_id=secret_name,
+                rotation_lambda_arn=target.function_arn,
+                rotation_rules=secretsmanager.CfnRotationSchedule.RotationRulesProperty(
+                    schedule_expression=f"rate({rotation_days} days)"
+                ),
+            )
         # Secrets Manager checks it may invoke the function when rotation is configured (the function
         # itself is ordered by the schedule's reference to its ARN).
         self.schedule.node.add_dependency(self.invoke_permission)

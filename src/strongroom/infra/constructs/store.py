@@ -1,6 +1,6 @@
 """The money table and the audit table, built from the one schema the local emulator also uses.
 
-Transactions live in a DynamoDB global table declared once, in the primary Region's stack: with
+Transactions live in a DynamoDB global table declared once, in the primary Region's data stack: with
 multi-Region strong consistency (MRSC: two replicas and a witness, RPO 0) when the platform's
 consistency is ``strong``, eventual (MREC) otherwise. Audit events live in an MREC table whose items
 expire (TTL is allowed there; MRSC forbids it). Every replica is encrypted with its own Region's data

@@ -1,22 +1,21 @@
 """One Region's platform: network, ingest bucket, API function, API + WAF, observability — and, in the
-primary Region only, the global tables and the replicated cursor secret.
+primary Region only, the cursor secret's rotation (the function needs the primary's network).
 
 Built from the configuration, the same way for every Region (multi-Region is data, not copy-paste).
 Keys come from the Region's key stack; a key in another Region is named by its alias ARN, which
 is known before anything is deployed (CDK's cross-stack references stop at a Region's border, and
 `Fn::GetStackOutput`, which crosses it, is a weak reference resolved at deploy time: a name derived
-from the configuration needs neither).
+from the configuration needs neither). The global tables and the cursor secret live in the global
+data stack (strongroom.infra.stacks.data) and are named here the same way, by configured name.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import cast
 
 from aws_cdk import ArnFormat, Environment, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from strongroom import constants as env
@@ -31,11 +30,11 @@ from strongroom.infra.constructs import (
     PrivateNetwork,
     SecureFunction,
     TransactionApi,
-    TransactionStore,
 )
 from strongroom.infra.constructs.observability import DeepHealthMetric
 from strongroom.infra.constructs.secret import RotatedSecret
 from strongroom.infra.packaging import LambdaBundle
+from strongroom.infra.stacks.data import cursor_secret_name
 from strongroom.infra.stacks.keys import KeyStack
 from strongroom.runtime.adapters.kms import CANARY_CONTEXT
 from strongroom.runtime.observability import NAMESPACE, SERVICE
@@ -51,19 +50,6 @@ DOMAIN_CONTEXT = "strongroom:api-domain"
 CERTIFICATE_CONTEXT = "strongroom:api-certificate"
 
 
-@dataclass(frozen=True, slots=True)
-class PrimaryResources:
-    """What the primary Region's stack creates for every Region."""
-
-    store: TransactionStore
-    cursor_secret: secretsmanager.Secret
-    cursor_secret_rotation: RotatedSecret  # the secret with its rotation function and schedule
-
-
-def cursor_secret_name(names: ResourceNames) -> str:
-    return f"{names.prefix}/api/cursor-secret"
-
-
 def name_workload_role(function: SecureFunction, names: ResourceNames, region: str, purpose: str) -> None:
     """Name the function's role ``names.workload_role(region, purpose)``: the Region's data key lets
     only roles so named use it directly, e.g. to decrypt a function's environment (docs/adr/0020)."""
@@ -75,8 +61,9 @@ def key_alias_arn(stack: Stack, alias: str, region: str) -> str:
 
 
 class RegionalStack(Stack):
-    """Attributes: ``network``, ``ingest``, ``api_function``, ``api``, ``observability``, ``primary``
-    (``PrimaryResources`` in the primary Region, else None), ``region_config``."""
+    """Attributes: ``network``, ``ingest``, ``api_function``, ``api``, ``observability``,
+    ``cursor_secret_rotation`` (the :class:`RotatedSecret` in the primary Region, else None),
+    ``region_config``."""
 
     def __init__(
         self,
@@ -118,7 +105,9 @@ class RegionalStack(Stack):
             self, "Ingest", key=pipeline_key, object_lock_days=config.security.object_lock_days
         )
 
-        self.primary = self._primary_resources(config, data_key, logs_key, bundle) if is_primary else None
+        self.cursor_secret_rotation = (
+            self._cursor_secret_rotation(config, data_key, logs_key, bundle) if is_primary else None
+        )
         secret_name = cursor_secret_name(names)
         table_arn = self.format_arn(
             service="dynamodb", resource="table", resource_name=names.transactions_table
@@ -242,10 +231,11 @@ class RegionalStack(Stack):
             alarm_email=config.security.alarm_email,
             external_topic_arn=config.security.alarm_topic_arn_in(region.name),
         )
-        if self.primary is not None:
-            rotation = self.primary.cursor_secret_rotation
+        rotation = self.cursor_secret_rotation
+        if rotation is not None:
             # The first rotation runs when the schedule is created and writes the rotated format:
-            # this Region's API function must read it by then (the other Regions deploy after).
+            # this Region's API function must read it by then. (Another Region's API deployed later
+            # reads whichever format is current: both are understood once this API is.)
             rotation.rotate_after(self.api_function.function)
             rotation.alarm_on_failure(self.observability.topic, f"{names.prefix}-{region.name}")
             if rotation.failure_alarm is not None:  # to the external topic and the dashboard too
@@ -263,37 +253,21 @@ class RegionalStack(Stack):
             )
         return ApiDomain(str(name), str(certificate)) if name else None
 
-    def _primary_resources(
+    def _cursor_secret_rotation(
         self, config: PlatformConfig, data_key: kms.IKey, logs_key: kms.IKey, bundle: LambdaBundle
-    ) -> PrimaryResources:
+    ) -> RotatedSecret:
+        """The cursor keys and the pseudonym secret, rotated with two cursor keys live (ADR 0013). The
+        secret is the global data stack's, named here: the function runs in this Region's VPC."""
         names = config.names
         others = [r.name for r in config.regions if r.name != self.region]
-        remote_keys = {r: key_alias_arn(self, names.key_alias("data"), r) for r in others}
-        store = TransactionStore(
-            self,
-            "Store",
-            transactions_table_name=names.transactions_table,
-            audit_table_name=names.audit_table,
-            regions=[r.name for r in config.regions],
-            consistency=config.consistency,
-            witness_region=config.witness_region if config.consistency == "strong" else None,
-            table_key=data_key,
-            replica_key_arns=remote_keys,
-        )
-        # The cursor keys and the pseudonym secret, rotated with two cursor keys live (ADR 0013). Its
-        # construct id keeps the secret's logical id: a new one would make CloudFormation create a
-        # second secret of the same name, and fail.
         rotated = RotatedSecret(
             self,
             "CursorSecret",
             secret_name=cursor_secret_name(names),
-            description=(
-                "Cursor-signing keys (current and previous) and the log pseudonym secret of the API "
-                "(replicated to every Region; rotated by the primary Region)"
-            ),
+            existing_secret=True,
             key=data_key,
             key_alias=names.key_alias("data"),
-            replica_regions=remote_keys,
+            replica_regions={r: key_alias_arn(self, names.key_alias("data"), r) for r in others},
             rotation_days=config.security.secret_rotation_days,
             rotation_handler=ROTATION_HANDLER,
             code=bundle.code(),
@@ -309,4 +283,4 @@ class RegionalStack(Stack):
         )
         name_workload_role(rotated.rotation, names, self.region, "cursor-secret-rotation")
         self.network.allow_through_endpoints(rotated.rotation.network_statements)
-        return PrimaryResources(store=store, cursor_secret=rotated.secret, cursor_secret_rotation=rotated)
+        return rotated

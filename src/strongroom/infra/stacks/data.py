@@ -1,0 +1,81 @@
+"""The data every Region uses, declared once in the primary Region: the global tables (a replica in
+every Region) and the cursor secret (a replica in every other Region).
+
+Its own stack, so that a Region's platform stack depends on this data and on its own keys only, never
+on another Region's platform (docs/adr/0010). Every replica is encrypted with its Region's data key:
+the primary's by reference to its key stack, the others' by alias ARN. The platform stacks name these
+resources by names derived from the configuration, so this stack exports nothing to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Environment, Stack
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from strongroom.config import PlatformConfig, ResourceNames
+from strongroom.infra.constructs import TransactionStore
+from strongroom.infra.constructs.secret import replicated_secret
+from strongroom.infra.stacks.keys import KeyStack
+
+
+def cursor_secret_name(names: ResourceNames) -> str:
+    return f"{names.prefix}/api/cursor-secret"
+
+
+class GlobalDataStack(Stack):
+    """Attributes: ``store`` (:class:`TransactionStore`), ``cursor_secret``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PlatformConfig,
+        keys: Mapping[str, KeyStack],
+    ) -> None:
+        primary = config.primary_region.name
+        super().__init__(
+            scope,
+            construct_id,
+            env=Environment(region=primary),
+            description=f"Strongroom global data ({primary}): global tables and the replicated cursor secret",
+            termination_protection=True,
+        )
+        names = config.names
+        data_key = kms.Key.from_key_arn(self, "DataKey", keys[primary].keys.key("data").key_arn)
+        remote_keys = {
+            r.name: self.format_arn(service="kms", region=r.name, resource=names.key_alias("data"))
+            for r in config.regions
+            if r.name != primary
+        }
+        # Every replica's key exists before its table or secret replica (the primary's own key is
+        # referenced, the others' are named).
+        for key_stack in keys.values():
+            self.add_dependency(key_stack, "every replica's key exists before the global tables")
+        # Construct ids keep the logical ids these resources had in the primary's platform stack
+        # (Store/…, CursorSecret/Default → CursorSecret), so moving them is a stack refactoring.
+        self.store = TransactionStore(
+            self,
+            "Store",
+            transactions_table_name=names.transactions_table,
+            audit_table_name=names.audit_table,
+            regions=[r.name for r in config.regions],
+            consistency=config.consistency,
+            witness_region=config.witness_region if config.consistency == "strong" else None,
+            table_key=data_key,
+            replica_key_arns=remote_keys,
+        )
+        self.cursor_secret = replicated_secret(
+            self,
+            "CursorSecret",
+            secret_name=cursor_secret_name(names),
+            description=(
+                "Cursor-signing keys (current and previous) and the log pseudonym secret of the API "
+                "(replicated to every Region; rotated by the primary Region)"
+            ),
+            key=data_key,
+            replica_regions=remote_keys,
+        )
