@@ -79,9 +79,11 @@ class HealthCheckConfig:
 
     path: str = "/health/deep"
     interval_seconds: int = 10
-    failure_threshold: int = 3
-    dns_ttl_seconds: int = 60
-    client_retry_seconds: int = 30
+    # Defaults meet a 60 s budget for DNS callers: 10 s x 2 + 5 s shared result + 30 s TTL + 5 s
+    # retry (docs/adr/0025 weighs false failovers against detection time).
+    failure_threshold: int = 2
+    dns_ttl_seconds: int = 30
+    client_retry_seconds: int = 5
     # How long a function shares one deep-health result (docs/adr/0005): a flood of anonymous probes
     # costs at most one canary write per execution environment per this many seconds.
     deep_check_sharing_seconds: int = 5
@@ -97,9 +99,10 @@ class HealthCheckConfig:
 
 @dataclass(frozen=True, slots=True)
 class ResiliencePolicy:
-    """The Region-failure objectives (the Resilience Hub policy's Region tier)."""
+    """The Region-failure objectives (the Resilience Hub policy's Region tier). ``rto_seconds`` is what
+    the DNS path's budget (detection + TTL + retry) must meet; `strongroom synth` fails when it does not."""
 
-    rto_seconds: int = 300
+    rto_seconds: int = 60
     rpo_seconds: int = 0
 
 
@@ -442,16 +445,16 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
             10,
         ),
         failure_threshold=r.get(
-            "health_check_failure_threshold", env.ENV_HEALTH_FAILURE_THRESHOLD, _int_in(1, 10), 3
+            "health_check_failure_threshold", env.ENV_HEALTH_FAILURE_THRESHOLD, _int_in(1, 10), 2
         ),
-        dns_ttl_seconds=r.get("dns_ttl_seconds", env.ENV_DNS_TTL, _int_in(0, 86400), 60),
-        client_retry_seconds=r.get("client_retry_seconds", env.ENV_CLIENT_RETRY, _int_in(0, 600), 30),
+        dns_ttl_seconds=r.get("dns_ttl_seconds", env.ENV_DNS_TTL, _int_in(0, 86400), 30),
+        client_retry_seconds=r.get("client_retry_seconds", env.ENV_CLIENT_RETRY, _int_in(0, 600), 5),
         deep_check_sharing_seconds=r.get(
             "deep_check_sharing_seconds", env.ENV_DEEP_HEALTH_INTERVAL, _int_in(0, 30), 5
         ),
     )
     resilience = ResiliencePolicy(
-        rto_seconds=r.get("rto_seconds", env.ENV_RTO, _int_in(1, 7 * 86400), 300),
+        rto_seconds=r.get("rto_seconds", env.ENV_RTO, _int_in(1, 7 * 86400), 60),
         rpo_seconds=r.get("rpo_seconds", env.ENV_RPO, _int_in(0, 86400), 0),
     )
     retention = RetentionConfig(

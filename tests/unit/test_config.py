@@ -59,8 +59,9 @@ def test_defaults_match_the_architecture() -> None:
     assert c.primary_region.name == "eu-west-1"
     assert c.health_check.path == "/health/deep"
     assert c.health_check.interval_seconds == 10
-    assert c.health_check.failure_threshold == 3
-    assert c.health_check.dns_ttl_seconds == 60
+    assert c.health_check.failure_threshold == 2
+    assert c.health_check.dns_ttl_seconds == 30
+    assert c.resilience.rto_seconds == 60
     assert c.names.prefix == "strongroom"
     assert c.names.transactions_table == "strongroom-transactions"
     assert c.names.customer_index == "byCustomer"
@@ -90,9 +91,11 @@ def test_unknown_region_lookup_names_the_variable() -> None:
 
 def test_rto_budget_is_detection_plus_dns_ttl_plus_client_retry() -> None:
     c = config()
-    # detection: three failed checks 10 s apart, on a result shared for up to 5 s
-    assert c.health_check.detection_seconds() == 30 + 5
-    assert c.health_check.rto_budget_seconds() == 35 + 60 + 30
+    # detection: two failed checks 10 s apart, on a result shared for up to 5 s
+    assert c.health_check.detection_seconds() == 20 + 5
+    assert c.health_check.rto_budget_seconds() == 25 + 30 + 5
+    assert c.health_check.rto_budget_seconds() <= c.resilience.rto_seconds  # the defaults meet 60 s
+    assert c.meets_resilience_policy()
 
 
 def test_rto_budget_follows_the_settings() -> None:

@@ -38,6 +38,51 @@ class StackSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class RtoBudget:
+    """The worst-case time for DNS callers to reach the other Region, from the configuration's
+    health-check values, against the resilience policy (docs/adr/0025)."""
+
+    interval_seconds: int
+    failure_threshold: int
+    shared_result_seconds: int
+    dns_ttl_seconds: int
+    client_retry_seconds: int
+    policy_seconds: int
+
+    @classmethod
+    def of(cls, config: PlatformConfig) -> RtoBudget:
+        h = config.health_check
+        return cls(
+            h.interval_seconds,
+            h.failure_threshold,
+            h.deep_check_sharing_seconds,
+            h.dns_ttl_seconds,
+            h.client_retry_seconds,
+            config.resilience.rto_seconds,
+        )
+
+    @property
+    def seconds(self) -> int:
+        detection = self.interval_seconds * self.failure_threshold + self.shared_result_seconds
+        return detection + self.dns_ttl_seconds + self.client_retry_seconds
+
+    @property
+    def within_policy(self) -> bool:
+        return self.seconds <= self.policy_seconds
+
+    def line(self) -> str:
+        verdict = "within the policy" if self.within_policy else "OVER the policy: synthesis fails"
+        return (
+            f"RTO budget, DNS callers: {self.seconds} s = {self.interval_seconds} s x "
+            f"{self.failure_threshold} checks + {self.shared_result_seconds} s shared result + "
+            f"{self.dns_ttl_seconds} s TTL + "
+            f"{self.client_retry_seconds} s retry; policy {self.policy_seconds} s: {verdict} "
+            f"(set {env.ENV_HEALTH_INTERVAL}, {env.ENV_HEALTH_FAILURE_THRESHOLD}, {env.ENV_DNS_TTL}, "
+            f"{env.ENV_CLIENT_RETRY} or {env.ENV_RTO})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class SynthResult:
     outdir: Path
     stacks: list[StackSummary]
@@ -45,12 +90,14 @@ class SynthResult:
     peak_memory_mib: dict[str, float]
     compliance: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    rto: RtoBudget | None = None
 
     @property
     def ok(self) -> bool:
         packs = self.compliance.get("packs", {})
         clean = all(p["ran"] and p["errors"] == 0 and p["warnings"] == 0 for p in packs.values())
-        return self.error is None and bool(packs) and clean
+        within_rto = self.rto is None or self.rto.within_policy
+        return self.error is None and bool(packs) and clean and within_rto
 
     def resources_per_region(self) -> dict[str, int]:
         totals: dict[str, int] = {}
@@ -154,6 +201,7 @@ def synthesize(outdir: Path | str = "cdk.out", config: PlatformConfig | None = N
         peak_memory_mib=peak_memory_mib(),
         compliance=compliance,
         error=error,
+        rto=RtoBudget.of(config),
     )
 
 
@@ -250,6 +298,8 @@ def render(result: SynthResult) -> str:
             + f"); next review by {registry['nextReview']}"
         )
     lines.append(alarm_routing(result))
+    if result.rto is not None:
+        lines.append(result.rto.line())
     compiler = packaging.bytecode_compiler()
     lines.append(
         f"Lambda bundle: bytecode compiled with {compiler}"
@@ -294,6 +344,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "exceptions": {
                 k: v for k, v in result.compliance.get("exceptions", {}).items() if k != "applications"
             },
+            "rtoBudget": {
+                "seconds": result.rto.seconds,
+                "policySeconds": result.rto.policy_seconds,
+                "withinPolicy": result.rto.within_policy,
+            }
+            if result.rto
+            else None,
             "error": result.error,
         }
         print(json.dumps(payload, indent=1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,32 @@ def test_main_exits_nonzero_when_synthesis_failed(
 
     assert synth.main([]) == 1
     assert "Synthesis FAILED" in capsys.readouterr().out
+
+
+def test_the_summary_states_the_rto_budget_of_the_configuration(synthesized: SynthResult) -> None:
+    assert synthesized.rto is not None
+    assert synthesized.rto.seconds == 60
+    assert synthesized.rto.within_policy
+    assert (
+        "RTO budget, DNS callers: 60 s = 10 s x 2 checks + 5 s shared result + 30 s TTL + 5 s retry; "
+        "policy 60 s: within the policy" in synth.render(synthesized)
+    )
+
+
+def test_a_budget_over_the_policy_fails_synthesis(
+    synthesized: SynthResult, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN health checks whose detection plus a one-minute TTL cannot fail a Region over in 60 s
+    slow = load_config(environ={"STRONGROOM_DNS_TTL_SECONDS": "60"})
+    over = dataclasses.replace(synthesized, rto=synth.RtoBudget.of(slow))
+    monkeypatch.setattr(synth, "synthesize", FakeSynthesize(over))
+    # THEN synth says so and fails, naming what to change
+    assert not over.ok
+    assert synth.main([]) == 1
+    out = capsys.readouterr().out
+    assert "RTO budget, DNS callers: 90 s" in out
+    assert "OVER the policy: synthesis fails" in out
+    assert "STRONGROOM_DNS_TTL_SECONDS" in out
 
 
 def test_main_reports_a_bad_configuration_without_a_traceback(
