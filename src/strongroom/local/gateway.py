@@ -113,6 +113,9 @@ class Gateway(ThreadingHTTPServer):
     # Connections the gateway closed sit in TIME_WAIT on its port; without SO_REUSEADDR a restart
     # could not bind for a minute. On Linux it never lets a second listener share the port.
     allow_reuse_address = True
+    # socketserver's default backlog of 5 resets connections when a burst outruns the accept loop
+    # (50 concurrent clients on a loaded machine did); API Gateway does not refuse a burst like that.
+    request_queue_size = 128
 
     def __init__(
         self, address: tuple[str, int], *, region: str, function: FunctionPool, principals: Principals
