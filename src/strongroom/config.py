@@ -110,6 +110,9 @@ class ResiliencePolicy:
 class RetentionConfig:
     log_days: int = 365  # function and API logs carry audit events: at least a year
     audit_days: int = 2557  # audit-table items expire (TTL) after seven years
+    # AWS Backup keeps each daily recovery point of the tables (and its copy in the other Region) this
+    # long; the vaults' lock holds every recovery point at least this long (docs/adr/0026-table-backups.md).
+    backup_days: int = 35
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +200,10 @@ class ResourceNames:
     @property
     def customer_index(self) -> str:
         return "byCustomer"
+
+    def backup_vault(self, region: str) -> str:
+        """The tables' backup vault in ``region``: named, so another Region's plan can copy into it."""
+        return f"{self.prefix}-tables-{region}"
 
     def key_alias(self, data_class: str) -> str:
         return f"alias/{self.prefix}/{data_class}"
@@ -465,6 +472,12 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
             365,
         ),
         audit_days=r.get("audit_retention_days", env.ENV_AUDIT_RETENTION_DAYS, _int_in(365, 3653), 2557),
+        backup_days=r.get(
+            "backup_retention_days",
+            env.ENV_BACKUP_RETENTION_DAYS,
+            _int_in(7, 3653, why="a daily backup kept at least a week, at most ten years"),
+            35,
+        ),
     )
     limits = ApiLimits(
         max_body_bytes=r.get(

@@ -1,8 +1,9 @@
-"""The CDK app: for every configured Region a key stack and a platform stack, and one global data
-stack in the primary Region.
+"""The CDK app: for every configured Region a key stack, a backup-vault stack and a platform stack,
+and one global data stack in the primary Region.
 
 Deployment order follows docs/adr/0010: every key stack first (the global tables and the secret
-encrypt each replica with that Region's key), then the global data stack (tables, replicated secret),
+encrypt each replica with that Region's key), then every backup-vault stack (the tables' plan copies
+into each Region's vault; docs/adr/0026), then the global data stack (tables, replicated secret),
 then every Region's platform stack, in any order: each depends on the data stack and its own key
 stack only, so a failure in one Region's platform never blocks another's.
 ``cdk.json`` runs this module; ``strongroom.infra.synth`` builds it in-process.
@@ -20,6 +21,7 @@ from aws_cdk import App
 from strongroom.config import PlatformConfig, load_config
 from strongroom.infra.compliance import register_packs
 from strongroom.infra.packaging import LambdaBundle, repository_root
+from strongroom.infra.stacks.backup import BackupVaultStack
 from strongroom.infra.stacks.data import GlobalDataStack
 from strongroom.infra.stacks.keys import KeyStack
 from strongroom.infra.stacks.regional import RegionalStack
@@ -34,6 +36,10 @@ def feature_flags(cdk_json: Path | None = None) -> dict[str, Any]:
 
 def key_stack_name(config: PlatformConfig, region: str) -> str:
     return f"{config.names.prefix}-keys-{region}"
+
+
+def backup_stack_name(config: PlatformConfig, region: str) -> str:
+    return f"{config.names.prefix}-backup-{region}"
 
 
 def data_stack_name(config: PlatformConfig) -> str:
@@ -59,7 +65,13 @@ def build_app(
     key_stacks = {
         r.name: KeyStack(app, key_stack_name(config, r.name), config=config, region=r) for r in config.regions
     }
-    data = GlobalDataStack(app, data_stack_name(config), config=config, keys=key_stacks)
+    vault_stacks = {
+        r.name: BackupVaultStack(
+            app, backup_stack_name(config, r.name), config=config, region=r, keys=key_stacks[r.name]
+        )
+        for r in config.regions
+    }
+    data = GlobalDataStack(app, data_stack_name(config), config=config, keys=key_stacks, vaults=vault_stacks)
     regional = {
         r.name: RegionalStack(
             app,

@@ -207,10 +207,16 @@ def synthesize(outdir: Path | str = "cdk.out", config: PlatformConfig | None = N
 
 def _stacks(config: PlatformConfig) -> list[tuple[str, str]]:
     """Every stack with its Region, in deployment order (docs/adr/0010)."""
-    from strongroom.infra.app import data_stack_name, key_stack_name, regional_stack_name  # noqa: PLC0415
+    from strongroom.infra.app import (  # noqa: PLC0415
+        backup_stack_name,
+        data_stack_name,
+        key_stack_name,
+        regional_stack_name,
+    )
 
     return [
         *((key_stack_name(config, r.name), r.name) for r in config.regions),
+        *((backup_stack_name(config, r.name), r.name) for r in config.regions),
         (data_stack_name(config), config.primary_region.name),
         *((regional_stack_name(config, r.name), r.name) for r in config.regions),
     ]

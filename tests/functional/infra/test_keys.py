@@ -151,6 +151,7 @@ def test_named_services_use_a_key_for_callers_of_this_account_only() -> None:
     }
     assert via == {
         "data": [
+            "backup.eu-west-1.amazonaws.com",  # the vault encrypts the tables' recovery points with it
             "dynamodb.eu-west-1.amazonaws.com",
             "lambda.eu-west-1.amazonaws.com",
             "secretsmanager.eu-west-1.amazonaws.com",
@@ -261,6 +262,7 @@ def test_a_replica_written_through_the_other_regions_endpoint_is_admitted() -> N
 
     via = _by_sid(statements, "AccountUsesTheKeyThroughNamedServices")["Condition"]["StringEquals"]
     assert _values(via["kms:ViaService"]) == [
+        "backup.eu-west-1.amazonaws.com",
         "dynamodb.eu-west-1.amazonaws.com",
         "dynamodb.eu-central-1.amazonaws.com",
         "lambda.eu-west-1.amazonaws.com",  # function environments do not replicate

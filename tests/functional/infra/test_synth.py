@@ -20,6 +20,8 @@ EXPECTED_STACKS = {
     "strongroom-keys-eu-central-1": "eu-central-1",
     "strongroom-eu-central-1": "eu-central-1",
     "strongroom-data-eu-west-1": "eu-west-1",
+    "strongroom-backup-eu-west-1": "eu-west-1",
+    "strongroom-backup-eu-central-1": "eu-central-1",
 }
 
 
@@ -43,9 +45,14 @@ def test_deploy_order_is_every_key_stack_then_the_data_stack_then_every_platform
     synthesized: SynthResult,
 ) -> None:
     manifest = json.loads((synthesized.outdir / "manifest.json").read_text())["artifacts"]
+    # each Region's backup vault after its key; the data (tables, their backup plan) after every vault
+    for region in ("eu-west-1", "eu-central-1"):
+        assert _dependencies(manifest, f"strongroom-backup-{region}") == {f"strongroom-keys-{region}"}
     assert _dependencies(manifest, "strongroom-data-eu-west-1") == {
         "strongroom-keys-eu-west-1",
         "strongroom-keys-eu-central-1",
+        "strongroom-backup-eu-west-1",
+        "strongroom-backup-eu-central-1",
     }
     # a platform stack waits for the data and its own keys only, never for another Region's platform
     for region in ("eu-west-1", "eu-central-1"):

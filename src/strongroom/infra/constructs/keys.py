@@ -138,7 +138,8 @@ class KeyUse:
 
 DEFAULT_KEY_USES: Mapping[str, KeyUse] = {
     # Tables (and their global replicas), the cursor secret and function environments.
-    "data": KeyUse(services=("dynamodb", "secretsmanager", "lambda")),
+    # AWS Backup encrypts the tables' recovery points with it (docs/adr/0026-table-backups.md).
+    "data": KeyUse(services=("backup", "dynamodb", "secretsmanager", "lambda")),
     # Log groups, and the alarm topic: SNS for whoever IAM lets publish to it (a runbook's test alarm).
     "logs": KeyUse(services=("sns",), log_groups=True, alarm_topics=True),
     "pipeline": KeyUse(services=("s3",)),  # the ingest bucket

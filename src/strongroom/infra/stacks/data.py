@@ -5,19 +5,26 @@ Its own stack, so that a Region's platform stack depends on this data and on its
 on another Region's platform (docs/adr/0010). Every replica is encrypted with its Region's data key:
 the primary's by reference to its key stack, the others' by alias ARN. The platform stacks name these
 resources by names derived from the configuration, so this stack exports nothing to them.
+
+AWS Backup backs both tables up daily into the primary's vault and copies every recovery point into
+each other Region's vault; the vaults live in the per-Region backup-vault stacks, deployed before this
+one, and are named from the configuration (docs/adr/0026-table-backups.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Environment, Stack
+from aws_cdk import ArnFormat, Environment, Stack
+from aws_cdk import aws_backup as backup
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from strongroom.config import PlatformConfig, ResourceNames
 from strongroom.infra.constructs import TransactionStore
+from strongroom.infra.constructs.backup import TableBackups
 from strongroom.infra.constructs.secret import replicated_secret
+from strongroom.infra.stacks.backup import BackupVaultStack
 from strongroom.infra.stacks.keys import KeyStack
 
 
@@ -26,7 +33,8 @@ def cursor_secret_name(names: ResourceNames) -> str:
 
 
 class GlobalDataStack(Stack):
-    """Attributes: ``store`` (:class:`TransactionStore`), ``cursor_secret``."""
+    """Attributes: ``store`` (:class:`TransactionStore`), ``cursor_secret``, ``backups``
+    (:class:`TableBackups`)."""
 
     def __init__(
         self,
@@ -35,6 +43,7 @@ class GlobalDataStack(Stack):
         *,
         config: PlatformConfig,
         keys: Mapping[str, KeyStack],
+        vaults: Mapping[str, BackupVaultStack],
     ) -> None:
         primary = config.primary_region.name
         super().__init__(
@@ -55,6 +64,8 @@ class GlobalDataStack(Stack):
         # referenced, the others' are named).
         for key_stack in keys.values():
             self.add_dependency(key_stack, "every replica's key exists before the global tables")
+        for vault_stack in vaults.values():
+            self.add_dependency(vault_stack, "every Region's backup vault exists before the plan uses it")
         # Construct ids keep the logical ids these resources had in the primary's platform stack
         # (Store/…, CursorSecret/Default → CursorSecret), so moving them is a stack refactoring.
         self.store = TransactionStore(
@@ -78,4 +89,25 @@ class GlobalDataStack(Stack):
             ),
             key=data_key,
             replica_regions=remote_keys,
+        )
+        self.backups = TableBackups(
+            self,
+            "Backups",
+            plan_name=f"{names.prefix}-tables",
+            role_name=names.workload_role(primary, "backup"),
+            vault=backup.BackupVault.from_backup_vault_name(self, "TablesVault", names.backup_vault(primary)),
+            vault_key=data_key,
+            tables=[self.store.transactions.table_arn, self.store.audit.table_arn],
+            copy_vault_arns={
+                r.name: self.format_arn(
+                    service="backup",
+                    region=r.name,
+                    resource="backup-vault",
+                    resource_name=names.backup_vault(r.name),
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+                for r in config.regions
+                if r.name != primary
+            },
+            retention_days=config.retention.backup_days,
         )
