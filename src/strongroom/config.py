@@ -28,6 +28,24 @@ LOG_RETENTION_DAYS_ALLOWED = frozenset(
 )
 # Route 53 health checks support exactly these request intervals.
 HEALTH_CHECK_INTERVALS_ALLOWED = frozenset({10, 30})
+# Route 53 runs health checkers from these Regions only, and a health check names at least three of them
+# (botocore's route53 model: HealthCheckRegion, and HealthCheckRegionList's minimum).
+HEALTH_CHECKER_REGIONS = (
+    "us-east-1",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "sa-east-1",
+)
+MIN_HEALTH_CHECKER_REGIONS = 3
+# Route 53's minimum, the nearest to the EU Regions: fewer probes of the throttled /health/deep than all
+# eight Regions send (docs/adr/0027-dns-routing-and-health-checks.md).
+DEFAULT_CHECKER_REGIONS = ("eu-west-1", "us-east-1", "us-west-2")
+DnsRouting = Literal["latency", "failover"]
+DNS_ROUTINGS: tuple[DnsRouting, ...] = ("latency", "failover")
 # The largest body limit the API's WAF can enforce: it inspects at most 64 KiB of an API Gateway request
 # body, so a larger limit could not be checked in front of the function (docs/adr/0022-api-firewall.md).
 MAX_BODY_BYTES = 65_536
@@ -87,6 +105,7 @@ class HealthCheckConfig:
     # How long a function shares one deep-health result (docs/adr/0005): a flood of anonymous probes
     # costs at most one canary write per execution environment per this many seconds.
     deep_check_sharing_seconds: int = 5
+    checker_regions: tuple[str, ...] = DEFAULT_CHECKER_REGIONS  # where Route 53's checkers probe from
 
     def detection_seconds(self) -> int:
         """Worst case from failure to unhealthy: a shared result can be this much older than the probe."""
@@ -97,13 +116,64 @@ class HealthCheckConfig:
         return self.detection_seconds() + self.dns_ttl_seconds + self.client_retry_seconds
 
 
+# The tiers an AWS::ResilienceHub::ResiliencyPolicy accepts.
+ResilienceTier = Literal["MissionCritical", "Critical", "Important", "CoreServices", "NonCritical"]
+RESILIENCE_TIERS: tuple[ResilienceTier, ...] = (
+    "MissionCritical",
+    "Critical",
+    "Important",
+    "CoreServices",
+    "NonCritical",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ResiliencePolicy:
-    """The Region-failure objectives (the Resilience Hub policy's Region tier). ``rto_seconds`` is what
-    the DNS path's budget (detection + TTL + retry) must meet; `strongroom synth` fails when it does not."""
+    """The objectives the Resilience Hub policy holds the platform to (docs/adr/0028). ``rto_seconds`` and
+    ``rpo_seconds`` are the Region-failure objectives: ``rto_seconds`` is what the DNS path's budget
+    (detection + TTL + retry) must meet; `strongroom synth` fails when it does not. An AZ or hardware
+    failure gets the same objectives: whatever a Region cannot absorb, it fails over. A software failure
+    (a bad release, a bug that corrupts data) is recovered by redeploying or restoring from PITR."""
 
     rto_seconds: int = 60
     rpo_seconds: int = 0
+    tier: ResilienceTier = "MissionCritical"
+    software_rto_seconds: int = 3600
+    software_rpo_seconds: int = 300
+
+
+@dataclass(frozen=True, slots=True)
+class FaultInjectionConfig:
+    """AWS FIS drills (docs/adr/0028-fault-injection-and-resilience-hub.md): how long each injected fault
+    lasts (to show a failover, longer than the RTO budget), and whether the API function carries the
+    FIS Lambda extension that the lambda-errors and lambda-latency templates need. The extension is a
+    layer in the production function's invocation path, so it is off unless asked for, and those two
+    templates exist only when it is on."""
+
+    duration_minutes: int = 10
+    lambda_extension: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DnsConfig:
+    """The DNS name for callers that do not sign for one Region (docs/adr/0027). Without a hosted zone
+    and a domain no record is made; the health checks and their alarms are made either way."""
+
+    domain_name: str | None = None  # a domain of the hosted zone, e.g. bank.example
+    hosted_zone_id: str | None = None
+    record_label: str = "api"  # the record is <label>.<domain>
+    # latency: every healthy Region answers, the nearest first; failover: the primary, else the other.
+    routing: DnsRouting = "latency"
+    # ARC routing controls let an operator switch a Region out of the records by hand. Off by default:
+    # an ARC cluster is billed by the hour whether it is used or not.
+    arc_routing_controls: bool = False
+
+    @property
+    def record_name(self) -> str | None:
+        """``<label>.<domain>`` when records are made, else None."""
+        if self.domain_name is None or self.hosted_zone_id is None:
+            return None
+        return f"{self.record_label}.{self.domain_name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +308,8 @@ class PlatformConfig:
     replication_lag_seconds: float = 1.0
     health_check: HealthCheckConfig = field(default_factory=HealthCheckConfig)
     resilience: ResiliencePolicy = field(default_factory=ResiliencePolicy)
+    fault_injection: FaultInjectionConfig = field(default_factory=FaultInjectionConfig)
+    dns: DnsConfig = field(default_factory=DnsConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     api: ApiLimits = field(default_factory=ApiLimits)
     api_function: FunctionLimits = field(default_factory=FunctionLimits)
@@ -350,6 +422,14 @@ def _float_in(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
+def _tier(raw: str) -> ResilienceTier:
+    value = raw.strip().lower()
+    for tier in RESILIENCE_TIERS:
+        if value == tier.lower():
+            return tier
+    raise ValueError(f"{raw!r} is not one of {', '.join(RESILIENCE_TIERS)}")
+
+
 def _region(raw: str) -> str:
     value = raw.strip()
     if not _REGION_RE.match(value):
@@ -459,10 +539,28 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
         deep_check_sharing_seconds=r.get(
             "deep_check_sharing_seconds", env.ENV_DEEP_HEALTH_INTERVAL, _int_in(0, 30), 5
         ),
+        checker_regions=r.get(
+            "health_checker_regions",
+            env.ENV_HEALTH_CHECKER_REGIONS,
+            _checker_regions,
+            DEFAULT_CHECKER_REGIONS,
+        ),
     )
     resilience = ResiliencePolicy(
         rto_seconds=r.get("rto_seconds", env.ENV_RTO, _int_in(1, 7 * 86400), 60),
         rpo_seconds=r.get("rpo_seconds", env.ENV_RPO, _int_in(0, 86400), 0),
+        tier=r.get("resilience_tier", env.ENV_RESILIENCE_TIER, _tier, "MissionCritical"),
+        software_rto_seconds=r.get("software_rto_seconds", env.ENV_SOFTWARE_RTO, _int_in(1, 7 * 86400), 3600),
+        software_rpo_seconds=r.get("software_rpo_seconds", env.ENV_SOFTWARE_RPO, _int_in(0, 86400), 300),
+    )
+    fault_injection = FaultInjectionConfig(
+        duration_minutes=r.get(
+            "fis_duration_minutes",
+            env.ENV_FIS_DURATION,
+            _int_in(1, 720, why="FIS runs an action for a minute to twelve hours"),
+            10,
+        ),
+        lambda_extension=r.get("fis_lambda_extension", env.ENV_FIS_LAMBDA_EXTENSION, _flag, False),
     )
     retention = RetentionConfig(
         log_days=r.get(
@@ -495,6 +593,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
         "problem_type_base", env.ENV_PROBLEM_TYPE_BASE, checked_problem_type_base, DEFAULT_PROBLEM_TYPE_BASE
     )
     security = _security(r, prefix, retention.audit_days)
+    dns = _dns(r, region_names)
     r.check(
         security.key_admin_role.rsplit("/", 1)[-1] != security.break_glass_role.rsplit("/", 1)[-1],
         f"key_admin_role ({env.ENV_KEY_ADMIN_ROLE}) and break_glass_role ({env.ENV_BREAK_GLASS_ROLE}) "
@@ -535,6 +634,8 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
         replication_lag_seconds=lag,
         health_check=health,
         resilience=resilience,
+        fault_injection=fault_injection,
+        dns=dns,
         retention=retention,
         api=limits,
         problem_type_base=problem_type_base,
@@ -593,3 +694,106 @@ def _waf_action(raw: str) -> Literal["count", "block"]:
     if value == "block":
         return "block"
     raise ValueError(f"{raw!r} is not one of count, block")
+
+
+# --- DNS for callers that do not sign for one Region (docs/adr/0027-dns-routing-and-health-checks.md) ---
+
+_DNS_LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_HOSTED_ZONE_ID_RE = re.compile(r"^Z[A-Z0-9]{1,31}$")
+
+
+def _dns(r: _Resolver, region_names: tuple[str, ...]) -> DnsConfig:
+    """What DNS callers get. Refused: a domain without its zone (or the reverse), routing controls with
+    no record to steer, and failover between more than two Regions (one PRIMARY, one SECONDARY)."""
+    no_name: str | None = None
+    default_routing: DnsRouting = "latency"
+    dns = DnsConfig(
+        domain_name=r.get("domain_name", env.ENV_DOMAIN_NAME, _domain_name, no_name),
+        hosted_zone_id=r.get("hosted_zone_id", env.ENV_HOSTED_ZONE_ID, _hosted_zone_id, no_name),
+        record_label=r.get("dns_record_label", env.ENV_DNS_RECORD_LABEL, _dns_label, "api"),
+        routing=r.get("dns_routing", env.ENV_DNS_ROUTING, _dns_routing, default_routing),
+        arc_routing_controls=r.get("arc_routing_controls", env.ENV_ARC_ROUTING_CONTROLS, _flag, False),
+    )
+    r.check(
+        (dns.domain_name is None) == (dns.hosted_zone_id is None),
+        f"domain_name ({env.ENV_DOMAIN_NAME}) and hosted_zone_id ({env.ENV_HOSTED_ZONE_ID}) go together: "
+        "give both (the record <label>.<domain> is made in that zone) or neither (no record; the health "
+        "checks and their alarms are made either way)",
+    )
+    r.check(
+        not dns.arc_routing_controls or dns.record_name is not None,
+        f"arc_routing_controls ({env.ENV_ARC_ROUTING_CONTROLS}): routing controls steer the DNS records, "
+        f"and none are made without {env.ENV_DOMAIN_NAME} and {env.ENV_HOSTED_ZONE_ID}; set both, or set "
+        f"{env.ENV_ARC_ROUTING_CONTROLS}=false",
+    )
+    r.check(
+        dns.routing != "failover" or len(region_names) == 2,
+        f"dns_routing ({env.ENV_DNS_ROUTING}): failover answers with one PRIMARY or one SECONDARY record, "
+        f"so it needs exactly two Regions, not {len(region_names)}; set {env.ENV_DNS_ROUTING}=latency, or "
+        f"two Regions in {env.ENV_REGIONS}",
+    )
+    return dns
+
+
+def _checker_regions(raw: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in raw.split(",") if part.strip())
+    allowed = ", ".join(HEALTH_CHECKER_REGIONS)
+    unknown = [name for name in names if name not in HEALTH_CHECKER_REGIONS]
+    if unknown:
+        raise ValueError(
+            f"not a Route 53 health-checker Region: {', '.join(unknown)}; choose at least "
+            f"{MIN_HEALTH_CHECKER_REGIONS} of {allowed}"
+        )
+    if len(set(names)) != len(names):
+        raise ValueError(f"{raw!r} names a Region twice")
+    if len(names) < MIN_HEALTH_CHECKER_REGIONS:
+        raise ValueError(
+            f"Route 53 needs at least {MIN_HEALTH_CHECKER_REGIONS} checker Regions, got {len(names)}; "
+            f"choose from {allowed}"
+        )
+    return names
+
+
+def _domain_name(raw: str) -> str:
+    value = raw.strip().lower().removesuffix(".")
+    labels = value.split(".")
+    if not (len(labels) >= 2 and len(value) <= 200 and all(_DNS_LABEL_RE.match(label) for label in labels)):
+        raise ValueError(
+            f"{raw.strip()!r} is not a domain name such as bank.example (two or more labels of letters, "
+            "digits and inner hyphens, at most 200 characters)"
+        )
+    return value
+
+
+def _hosted_zone_id(raw: str) -> str:
+    value = raw.strip()
+    if not _HOSTED_ZONE_ID_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ "
+            "(aws route53 list-hosted-zones-by-name; the id alone, without /hostedzone/)"
+        )
+    return value
+
+
+def _dns_label(raw: str) -> str:
+    value = raw.strip().lower()
+    if not _DNS_LABEL_RE.match(value):
+        raise ValueError(f"{raw.strip()!r} is not one DNS label such as api (letters, digits, inner hyphens)")
+    return value
+
+
+def _dns_routing(raw: str) -> DnsRouting:
+    value = raw.strip().lower()
+    for routing in DNS_ROUTINGS:
+        if value == routing:
+            return routing
+    raise ValueError(f"{raw!r} is not one of {', '.join(DNS_ROUTINGS)}")
+
+
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise ValueError(f"{raw!r} is not true or false")

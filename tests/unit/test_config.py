@@ -177,6 +177,7 @@ def test_every_setting_is_read_from_its_environment_variable() -> None:
             env.ENV_DNS_TTL: "15",
             env.ENV_CLIENT_RETRY: "10",
             env.ENV_DEEP_HEALTH_INTERVAL: "2",
+            env.ENV_HEALTH_CHECKER_REGIONS: "us-east-1, us-west-1,sa-east-1",
             env.ENV_RTO: "600",
             env.ENV_RPO: "5",
             env.ENV_REPLICATION_LAG: "0.5",
@@ -192,7 +193,14 @@ def test_every_setting_is_read_from_its_environment_variable() -> None:
     assert c.region("eu-north-1").cidr == "10.9.0.0/16"
     assert c.witness_region == "eu-south-1"
     assert c.consistency == "eventual"
-    assert dataclasses.astuple(c.health_check)[1:] == (30, 5, 15, 10, 2)
+    assert dataclasses.astuple(c.health_check)[1:] == (
+        30,
+        5,
+        15,
+        10,
+        2,
+        ("us-east-1", "us-west-1", "sa-east-1"),
+    )
     assert (c.resilience.rto_seconds, c.resilience.rpo_seconds) == (600, 5)
     assert c.replication_lag_seconds == 0.5
     assert (c.retention.log_days, c.retention.audit_days) == (731, 3653)
@@ -525,3 +533,108 @@ def test_log_groups_and_workload_roles_are_named_under_the_prefix() -> None:
     )
     assert names.workload_role("eu-west-1", "api") == "bank-eu-west-1-api"
     assert names.workload_roles("eu-west-1") == "bank-eu-west-1-*"
+
+
+# --- DNS for callers that do not sign for one Region (docs/adr/0027) -------------------------------
+
+ZONE = "Z0123456789ABCDEFGHIJ"
+
+
+def test_dns_defaults_make_health_checks_but_no_record() -> None:
+    c = config()
+    assert c.health_check.checker_regions == ("eu-west-1", "us-east-1", "us-west-2")
+    assert (c.dns.domain_name, c.dns.hosted_zone_id, c.dns.record_name) == (None, None, None)
+    assert (c.dns.routing, c.dns.arc_routing_controls, c.dns.record_label) == ("latency", False, "api")
+
+
+def test_dns_settings_are_read_from_their_environment_variables() -> None:
+    c = config(
+        {
+            env.ENV_DOMAIN_NAME: "Bank.Example.",
+            env.ENV_HOSTED_ZONE_ID: f" {ZONE} ",
+            env.ENV_DNS_RECORD_LABEL: "payments",
+            env.ENV_DNS_ROUTING: "Failover",
+            env.ENV_ARC_ROUTING_CONTROLS: "true",
+        }
+    )
+    assert (c.dns.domain_name, c.dns.hosted_zone_id) == ("bank.example", ZONE)
+    assert c.dns.record_name == "payments.bank.example"
+    assert (c.dns.routing, c.dns.arc_routing_controls) == ("failover", True)
+
+
+def test_arguments_beat_the_dns_environment() -> None:
+    c = config(
+        {env.ENV_ARC_ROUTING_CONTROLS: "true", env.ENV_DNS_ROUTING: "failover"},
+        arc_routing_controls=False,
+        dns_routing="latency",
+    )
+    assert (c.dns.arc_routing_controls, c.dns.routing) == (False, "latency")
+
+
+@pytest.mark.parametrize(
+    ("setting", "variable", "value", "says"),
+    [
+        ("health_checker_regions", env.ENV_HEALTH_CHECKER_REGIONS, "eu-west-1,us-east-1", "at least 3"),
+        (
+            "health_checker_regions",
+            env.ENV_HEALTH_CHECKER_REGIONS,
+            "eu-central-1,us-east-1,us-west-2",
+            "eu-central-1",
+        ),
+        ("health_checker_regions", env.ENV_HEALTH_CHECKER_REGIONS, "us-east-1,us-east-1,us-west-2", "twice"),
+        ("domain_name", env.ENV_DOMAIN_NAME, "localhost", "bank.example"),
+        ("domain_name", env.ENV_DOMAIN_NAME, "bad_name.example", "bank.example"),
+        ("hosted_zone_id", env.ENV_HOSTED_ZONE_ID, "/hostedzone/Z0123", "without /hostedzone/"),
+        ("hosted_zone_id", env.ENV_HOSTED_ZONE_ID, "z0123", "Z0123456789ABCDEFGHIJ"),
+        ("dns_record_label", env.ENV_DNS_RECORD_LABEL, "api.v2", "one DNS label"),
+        ("dns_routing", env.ENV_DNS_ROUTING, "geolocation", "latency, failover"),
+        ("arc_routing_controls", env.ENV_ARC_ROUTING_CONTROLS, "maybe", "true or false"),
+    ],
+)
+def test_invalid_dns_settings_name_their_variable_and_what_is_allowed(
+    setting: str, variable: str, value: str, says: str
+) -> None:
+    problem = the_problem_about(config_problems({variable: value}), setting)
+    assert variable in problem
+    assert says in problem
+
+
+def test_a_bad_checker_region_lists_the_allowed_ones() -> None:
+    problem = the_problem_about(
+        config_problems({env.ENV_HEALTH_CHECKER_REGIONS: "eu-central-1,us-east-1,us-west-2"}),
+        "health_checker_regions",
+    )
+    assert (
+        "us-east-1, us-west-1, us-west-2, eu-west-1, ap-southeast-1, ap-southeast-2, ap-northeast-1"
+        in problem
+    )
+
+
+def test_a_domain_needs_its_hosted_zone_and_the_reverse() -> None:
+    for settings in ({"domain_name": "bank.example"}, {"hosted_zone_id": ZONE}):
+        problem = the_problem_about(config_problems(**settings), "domain_name")
+        assert env.ENV_DOMAIN_NAME in problem
+        assert env.ENV_HOSTED_ZONE_ID in problem
+    assert config(domain_name="bank.example", hosted_zone_id=ZONE).dns.record_name == "api.bank.example"
+
+
+def test_routing_controls_need_records_to_steer() -> None:
+    problem = the_problem_about(config_problems(arc_routing_controls=True), "arc_routing_controls")
+    assert env.ENV_DOMAIN_NAME in problem
+    assert f"{env.ENV_ARC_ROUTING_CONTROLS}=false" in problem
+    assert config(
+        arc_routing_controls=True, domain_name="bank.example", hosted_zone_id=ZONE
+    ).dns.arc_routing_controls
+
+
+def test_failover_needs_exactly_two_regions() -> None:
+    three = {
+        "regions": "eu-west-1,eu-central-1,eu-north-1",
+        "cidrs": {"eu-north-1": "10.9.0.0/16"},
+        "consistency": "eventual",
+    }
+    assert config(**three).dns.routing == "latency"  # latency routes among any number
+    problem = the_problem_about(config_problems(**three, dns_routing="failover"), "dns_routing")
+    assert env.ENV_REGIONS in problem
+    assert "not 3" in problem
+    assert config(dns_routing="failover").dns.routing == "failover"

@@ -1,11 +1,13 @@
 """The CDK app: for every configured Region a key stack, a backup-vault stack and a platform stack,
-and one global data stack in the primary Region.
+one global data stack in the primary Region, and one routing stack in us-east-1.
 
 Deployment order follows docs/adr/0010: every key stack first (the global tables and the secret
 encrypt each replica with that Region's key), then every backup-vault stack (the tables' plan copies
 into each Region's vault; docs/adr/0026), then the global data stack (tables, replicated secret),
 then every Region's platform stack, in any order: each depends on the data stack and its own key
-stack only, so a failure in one Region's platform never blocks another's.
+stack only, so a failure in one Region's platform never blocks another's. The routing stack (Route 53
+health checks, their alarms, the DNS name; docs/adr/0027) comes last: it reads every platform stack's
+API host at deploy time.
 ``cdk.json`` runs this module; ``strongroom.infra.synth`` builds it in-process.
 """
 
@@ -25,6 +27,7 @@ from strongroom.infra.stacks.backup import BackupVaultStack
 from strongroom.infra.stacks.data import GlobalDataStack
 from strongroom.infra.stacks.keys import KeyStack
 from strongroom.infra.stacks.regional import RegionalStack
+from strongroom.infra.stacks.routing import RegionalEndpoint, RoutingStack
 
 
 def feature_flags(cdk_json: Path | None = None) -> dict[str, Any]:
@@ -48,6 +51,10 @@ def data_stack_name(config: PlatformConfig) -> str:
 
 def regional_stack_name(config: PlatformConfig, region: str) -> str:
     return f"{config.names.prefix}-{region}"
+
+
+def routing_stack_name(config: PlatformConfig) -> str:
+    return f"{config.names.prefix}-routing"
 
 
 def build_app(
@@ -86,6 +93,17 @@ def build_app(
     for stack in regional.values():
         # Named, not referenced: the dependency is what orders them. Its own key stack is referenced.
         stack.add_stack_dependency(data, "the global tables and the cursor secret (replica) exist")
+    routing = RoutingStack(
+        app,
+        routing_stack_name(config),
+        config=config,
+        endpoints=[
+            RegionalEndpoint(name, stack.stack_name, stack.health_path) for name, stack in regional.items()
+        ],
+    )
+    for stack in regional.values():
+        # Fn::GetStackOutput reads the platform stack's outputs at deploy time: it must be deployed first.
+        routing.add_stack_dependency(stack, "its ApiHost (and DnsNameTarget) outputs exist")
     if compliance:
         register_packs(app)
     return app

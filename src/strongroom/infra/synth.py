@@ -212,13 +212,16 @@ def _stacks(config: PlatformConfig) -> list[tuple[str, str]]:
         data_stack_name,
         key_stack_name,
         regional_stack_name,
+        routing_stack_name,
     )
+    from strongroom.infra.stacks.routing import ROUTING_REGION  # noqa: PLC0415
 
     return [
         *((key_stack_name(config, r.name), r.name) for r in config.regions),
         *((backup_stack_name(config, r.name), r.name) for r in config.regions),
         (data_stack_name(config), config.primary_region.name),
         *((regional_stack_name(config, r.name), r.name) for r in config.regions),
+        (routing_stack_name(config), ROUTING_REGION),
     ]
 
 

@@ -58,10 +58,16 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
     return synthesize(outdir=tmp_path_factory.mktemp("cdk.out"))
 
 
-# Alarm routing creates the email subscription, the one resource the default configuration lacks.
+# Alarm routing creates the email subscription, a resource the default configuration lacks; so do a
+# hosted zone (each Region's certificate and custom domain, the routing stack's records) and ARC.
 ROUTED = {
     "alarm_email": "oncall@bank.example",
     "alarm_topic_arn": "arn:aws:sns:eu-west-1:222222222222:incidents",
+    "domain_name": "bank.example",
+    "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
+    "arc_routing_controls": True,
+    # The FIS Lambda extension: its fault-configuration bucket, layer and the lambda-* drill templates.
+    "fis_lambda_extension": True,
 }
 
 
@@ -95,8 +101,8 @@ class RawBuild:
 
 @pytest.fixture(scope="session")
 def raw_build(tmp_path_factory: pytest.TempPathFactory) -> RawBuild:
-    """Every optional resource (alarms routed to an email address and a topic), synthesized without
-    packs; the registry's applier only records where it would apply."""
+    """Every optional resource (alarms routed to an email address and a topic, the DNS name, ARC),
+    synthesized without packs; the registry's applier only records where it would apply."""
     from aws_cdk import AspectPriority, Aspects  # noqa: PLC0415
 
     from strongroom.config import load_config  # noqa: PLC0415

@@ -113,6 +113,7 @@ REGIONAL_LOG_GROUPS = {
     "/strongroom/api/access-logs",
     "API-Gateway-Execution-Logs_<Api>/v1",
     "aws-waf-logs-strongroom-api",
+    "/strongroom/fis/experiments",  # what AWS FIS drills log (docs/adr/0028)
 }
 ROTATION_LOG_GROUP = "/aws/lambda/strongroom-cursor-secret-rotation"
 
@@ -167,6 +168,8 @@ def test_alarms_notify_the_encrypted_topic_and_link_a_runbook_that_exists(
         f"strongroom-{region}-audit-replication-to-{peer}",  # the MREC audit table only
         f"strongroom-{region}-region-down",
         f"strongroom-{region}-deep-health",
+        # callers failing for longer than a failover takes: a FIS drill's guard (docs/adr/0028)
+        f"strongroom-{region}-fis-callers-failing",
         *rotation,  # the secret rotates in the primary Region only
     } == names
     template_dashboards = _of_type(template, "AWS::CloudWatch::Dashboard")

@@ -22,6 +22,7 @@ EXPECTED_STACKS = {
     "strongroom-data-eu-west-1": "eu-west-1",
     "strongroom-backup-eu-west-1": "eu-west-1",
     "strongroom-backup-eu-central-1": "eu-central-1",
+    "strongroom-routing": "us-east-1",  # where Route 53's health-check metrics are (docs/adr/0027)
 }
 
 
@@ -60,6 +61,11 @@ def test_deploy_order_is_every_key_stack_then_the_data_stack_then_every_platform
             "strongroom-data-eu-west-1",
             f"strongroom-keys-{region}",
         }
+    # the routing stack reads every platform stack's outputs, so it comes after all of them
+    assert _dependencies(manifest, "strongroom-routing") == {
+        "strongroom-eu-west-1",
+        "strongroom-eu-central-1",
+    }
     for name, region in EXPECTED_STACKS.items():
         assert manifest[name]["environment"].endswith(f"/{region}")
 
@@ -70,7 +76,7 @@ def test_resource_counts_are_those_of_the_templates(synthesized: SynthResult) ->
         assert stack.resources == len(templates[stack.name]["Resources"])
     per_region = synthesized.resources_per_region()
     assert sum(per_region.values()) == sum(len(t["Resources"]) for t in templates.values())
-    assert set(per_region) == {"eu-west-1", "eu-central-1"}
+    assert set(per_region) == {"eu-west-1", "eu-central-1", "us-east-1"}
 
 
 def test_network_cost_counts_interface_endpoints_times_their_subnets(synthesized: SynthResult) -> None:

@@ -9,6 +9,7 @@ Missing data (docs/adr/0021-alarms-and-audit-evidence.md):
 
 - **breaching** for ``region-down``: the API's stage counts every request, Route 53's health checkers'
   included, so a minute without a single request means the Region, its API or its metrics are gone;
+  and for a Route 53 health check's status, which Route 53 publishes every minute while the check exists;
 - **not breaching** for every other alarm: errors, throttles, latency, queue depth, iterator age,
   replication lag, failed deep-health runs and undelivered notifications are only published when
   something happens (or there is traffic to measure), so no data means nothing happened. Silence
@@ -55,6 +56,8 @@ _LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TOPIC_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):[0-9]{12}:[\w-]{1,256}$", re.ASCII)
 EVALUATION_PERIODS = 5
+# Route 53 publishes its health checks' metrics (AWS/Route53) in this Region only.
+HEALTH_CHECK_METRICS_REGION = "us-east-1"
 DATAPOINTS_TO_ALARM = 3
 # What the API function publishes (EMF, unit Count) once per deep-health run that fails
 # (strongroom.runtime.api.deep_health), in its Powertools namespace with its ``service`` dimension.
@@ -101,6 +104,27 @@ class MonitoredTable:
 
 
 @dataclass(frozen=True, slots=True)
+class MonitoredHealthCheck:
+    """A Route 53 health check, alarmed when Route 53 finds its endpoint unhealthy. Route 53 publishes
+    ``HealthCheckStatus`` in us-east-1 only, so its alarm must be there too."""
+
+    label: str  # used in the alarm's name: "<prefix>-<label>-health-check"
+    health_check_id: str
+    what: str  # the endpoint, for the alarm's description: "eu-west-1's /health/deep"
+    runbook: str  # docs/runbooks/<runbook>.md
+
+    def metric(self) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace="AWS/Route53",
+            metric_name="HealthCheckStatus",
+            dimensions_map={"HealthCheckId": self.health_check_id},
+            period=PERIOD,
+            statistic="Minimum",
+            region=HEALTH_CHECK_METRICS_REGION,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class DeepHealthMetric:
     """Where the API function counts failed deep-health runs: its Powertools metrics namespace and
     service name (Powertools adds the service as the ``service`` dimension)."""
@@ -121,7 +145,8 @@ class DeepHealthMetric:
 class Observability(Construct):
     """Attributes: ``topic``, ``alarms`` (name → alarm), ``dashboard``, ``destinations`` (who the alarms
     reach, e.g. ``("email:ops@example.com", "topic:arn:aws:sns:…")``; empty when nobody), ``region_down``
-    and ``deep_health`` (those alarms, or None), ``watched`` (alarms made elsewhere, see ``watch``)."""
+    and ``deep_health`` (those alarms, or None), ``health_checks`` (label → the alarm on that Route 53
+    health check), ``watched`` (alarms made elsewhere, see ``watch``)."""
 
     def __init__(
         self,
@@ -136,6 +161,7 @@ class Observability(Construct):
         dead_letter_queues: Sequence[MonitoredQueue] = (),
         tables: Sequence[MonitoredTable] = (),
         deep_health: DeepHealthMetric | None = None,
+        health_checks: Sequence[MonitoredHealthCheck] = (),
         alarm_email: str | None = None,
         external_topic_arn: str | None = None,
         runbook_base: str = "docs/runbooks",
@@ -145,12 +171,16 @@ class Observability(Construct):
         self._validate(
             alarm_prefix=alarm_prefix,
             topic_key=topic_key,
-            monitors_anything=bool(functions or api or dead_letter_queues or tables or deep_health),
+            monitors_anything=bool(
+                functions or api or dead_letter_queues or tables or deep_health or health_checks
+            ),
             labels={
                 "functions": [f.label for f in functions],
                 "dead_letter_queues": [q.label for q in dead_letter_queues],
                 "tables": [t.label for t in tables],
+                "health_checks": [h.label for h in health_checks],
             },
+            watches_health_checks=bool(health_checks),
             alarm_email=alarm_email,
             external_topic_arn=external_topic_arn,
             existing_topic=existing_topic,
@@ -200,6 +230,22 @@ class Observability(Construct):
             )
         for table in tables:
             self._table_alarms(table)
+        # Route 53 publishes a check's status every minute while the check exists: no data means the
+        # check or its metrics are gone, so it breaches, and one unhealthy minute is already an alarm.
+        self.health_checks = {
+            check.label: self._alarm(
+                f"{check.label}-health-check",
+                check.runbook,
+                f"Route 53 finds {check.what} unhealthy: DNS callers are routed away from it",
+                check.metric(),
+                1,
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                missing=cloudwatch.TreatMissingData.BREACHING,
+                datapoints=1,
+                periods=1,
+            )
+            for check in health_checks
+        }
         self.watched: list[cloudwatch.Alarm] = []
         self.dashboard = self._dashboard(functions, api, tables)
 
@@ -224,6 +270,7 @@ class Observability(Construct):
         external_topic_arn: str | None,
         existing_topic: sns.ITopic | None,
         region: str,
+        watches_health_checks: bool = False,
     ) -> None:
         problems = Problems("Observability")
         problems.check(bool(alarm_prefix.strip()), "alarm_prefix must not be blank")
@@ -232,6 +279,11 @@ class Observability(Construct):
             "topic_key is required to create the (encrypted) alarm topic; or pass existing_topic",
         )
         problems.check(monitors_anything, "nothing to monitor: pass functions, api, …")
+        problems.check(
+            not watches_health_checks or Token.is_unresolved(region) or region == HEALTH_CHECK_METRICS_REGION,
+            f"health_checks: Route 53 publishes HealthCheckStatus in {HEALTH_CHECK_METRICS_REGION} only; "
+            f"alarms in {region} would never see it: build them in a {HEALTH_CHECK_METRICS_REGION} stack",
+        )
         for kind, names in labels.items():  # alarm names add a per-kind suffix, so clashes are per kind
             problems.check(len(set(names)) == len(names), f"{kind}: labels {names} must be unique")
             for label in names:
@@ -345,6 +397,7 @@ class Observability(Construct):
         ),
         missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
         datapoints: int = DATAPOINTS_TO_ALARM,
+        periods: int = EVALUATION_PERIODS,
     ) -> cloudwatch.Alarm:
         name = f"{self.alarm_prefix}-{slug}"
         alarm = cloudwatch.Alarm(
@@ -355,7 +408,7 @@ class Observability(Construct):
             metric=metric,
             threshold=threshold,
             comparison_operator=comparison,
-            evaluation_periods=EVALUATION_PERIODS,
+            evaluation_periods=periods,
             datapoints_to_alarm=datapoints,
             treat_missing_data=missing,
         )

@@ -23,6 +23,7 @@ from constructs import Construct
 from strongroom.config import PlatformConfig, ResourceNames
 from strongroom.infra.constructs import TransactionStore
 from strongroom.infra.constructs.backup import TableBackups
+from strongroom.infra.constructs.experiments import TRANSACTIONS_TABLE, tag_fault_target
 from strongroom.infra.constructs.secret import replicated_secret
 from strongroom.infra.stacks.backup import BackupVaultStack
 from strongroom.infra.stacks.keys import KeyStack
@@ -79,6 +80,8 @@ class GlobalDataStack(Stack):
             table_key=data_key,
             replica_key_arns=remote_keys,
         )
+        if config.consistency == "eventual":  # every replica may have its replication paused by a drill
+            tag_fault_target(self.store.transactions, names.prefix, TRANSACTIONS_TABLE)
         self.cursor_secret = replicated_secret(
             self,
             "CursorSecret",

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from typing import cast
 
-from aws_cdk import ArnFormat, Environment, Stack
+from aws_cdk import ArnFormat, CfnOutput, CfnResource, Environment, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_route53 as route53
 from constructs import Construct
 
 from strongroom import constants as env
@@ -31,7 +34,9 @@ from strongroom.infra.constructs import (
     SecureFunction,
     TransactionApi,
 )
+from strongroom.infra.constructs.experiments import ApiRoute, FaultInjection, LambdaFaultExtension
 from strongroom.infra.constructs.observability import DeepHealthMetric
+from strongroom.infra.constructs.resilience_hub import AppResource, ResilienceHubApplication
 from strongroom.infra.constructs.secret import RotatedSecret
 from strongroom.infra.packaging import LambdaBundle
 from strongroom.infra.stacks.data import cursor_secret_name
@@ -48,6 +53,11 @@ API_HANDLER = "strongroom.runtime.api.handler"
 ROTATION_HANDLER = "strongroom.runtime.rotation.handler"
 DOMAIN_CONTEXT = "strongroom:api-domain"
 CERTIFICATE_CONTEXT = "strongroom:api-certificate"
+# Outputs the routing stack reads in us-east-1 with Fn::GetStackOutput (docs/adr/0027): the host its
+# health check probes, and (with a hosted zone configured) what the DNS name's record points at.
+API_HOST_OUTPUT = "ApiHost"
+API_URL_OUTPUT = "ApiUrl"  # what signed callers and `strongroom drill --target aws` call
+DNS_TARGET_OUTPUT = "DnsNameTarget"
 
 
 def name_workload_role(function: SecureFunction, names: ResourceNames, region: str, purpose: str) -> None:
@@ -63,7 +73,8 @@ def key_alias_arn(stack: Stack, alias: str, region: str) -> str:
 class RegionalStack(Stack):
     """Attributes: ``network``, ``ingest``, ``api_function``, ``api``, ``observability``,
     ``cursor_secret_rotation`` (the :class:`RotatedSecret` in the primary Region, else None),
-    ``region_config``."""
+    ``region_config``, ``health_path`` (deep health's path on the ``ApiHost`` output's host) and
+    ``dns_name`` (the custom domain ``<label>.<domain>`` when a hosted zone is configured, else None)."""
 
     def __init__(
         self,
@@ -155,6 +166,17 @@ class RegionalStack(Stack):
         ]
         limits = config.api_function
         powertools = Powertools(service_name=SERVICE, metrics_namespace=NAMESPACE)
+        # The FIS Lambda extension sits in the API's invocation path: only when asked for (docs/adr/0028).
+        extension = self.fault_extension = (
+            LambdaFaultExtension(
+                self,
+                "LambdaFaultExtension",
+                key=pipeline_key,
+                access_logs_bucket=self.ingest.access_logs_bucket,
+            )
+            if config.fault_injection.lambda_extension
+            else None
+        )
         self.api_function = SecureFunction(
             self,
             "ApiFunction",
@@ -172,18 +194,21 @@ class RegionalStack(Stack):
             log_retention_days=retention_days,
             environment_key=data_key,
             powertools=powertools,
-            statements=statements,
+            statements=[*statements, *(extension.reader_statements if extension else [])],
             environment={
                 **config.function_environment(),
                 env.ENV_TRANSACTIONS_TABLE: names.transactions_table,
                 env.ENV_DATA_KEY_ID: data_key.key_arn,
                 env.ENV_CURSOR_SECRET_ID: secret_name,
+                **(extension.environment if extension else {}),
             },
+            function_props={"layers": extension.layers} if extension else None,
         )
         name_workload_role(self.api_function, names, region.name, "api")
         # The endpoints carry what the functions call, nothing else (docs/adr/0016).
         self.network.allow_through_endpoints(self.api_function.network_statements)
 
+        custom_domain = self._api_domain(region.name)
         self.api = TransactionApi(
             self,
             "Api",
@@ -206,8 +231,9 @@ class RegionalStack(Stack):
             waf_requests_per_ip_per_5min=config.api.waf_requests_per_ip_per_5min,
             waf_hosting_provider_action=config.security.waf_anonymous_ip_action,
             problem_type_base=config.problem_type_base,
-            domain=self._api_domain(region.name),
+            domain=custom_domain,
         )
+        self._routing_outputs(config, custom_domain)
 
         peers = tuple(r.name for r in config.regions if r.name != region.name)
         self.observability = Observability(
@@ -240,6 +266,69 @@ class RegionalStack(Stack):
             rotation.alarm_on_failure(self.observability.topic, f"{names.prefix}-{region.name}")
             if rotation.failure_alarm is not None:  # to the external topic and the dashboard too
                 self.observability.watch(rotation.failure_alarm, "Cursor secret rotation")
+        self._drills_and_resilience_hub(config, logs_key, peers)
+
+    def _drills_and_resilience_hub(
+        self, config: PlatformConfig, logs_key: kms.IKey, peers: tuple[str, ...]
+    ) -> None:
+        """This Region's FIS drill templates, and the Resilience Hub policy and application that describe
+        this stack (docs/adr/0028-fault-injection-and-resilience-hub.md)."""
+        names, region = config.names, self.region_config.name
+        function = self.api_function.function
+        self.fault_injection = FaultInjection(
+            self,
+            "FaultInjection",
+            deployment=names.prefix,
+            alarm_prefix=f"{names.prefix}-{region}",
+            log_group_name=names.log_group("fis/experiments"),
+            logs_key=logs_key,
+            log_retention_days=config.retention.log_days,
+            vpc=self.network.vpc,
+            subnets=self.network.vpc.select_subnets(subnet_type=self.network.subnets.subnet_type).subnets,
+            network_acl=self.network.network_acl,
+            api=self.api.rest_api,
+            # The health checks fail on purpose in an evacuation drill: the guards watch callers only.
+            excluded_routes=[
+                ApiRoute(op.path, op.method) for op in OPERATIONS if op.path.startswith("/health")
+            ],
+            observability=self.observability,
+            capacity_alarm=self.observability.alarms[f"{names.prefix}-{region}-api-throttles"],
+            latency_alarm=self.observability.alarms[f"{names.prefix}-{region}-api-latency-p99"],
+            rto_budget_seconds=config.health_check.rto_budget_seconds(),
+            error_rate_percent=config.alarms.api_5xx_rate_percent,
+            latency_threshold_ms=config.alarms.api_p99_latency_ms,
+            duration_minutes=config.fault_injection.duration_minutes,
+            peer_alarm_prefixes={peer: f"{names.prefix}-{peer}" for peer in peers},
+            function=function if self.fault_extension else None,
+            lambda_extension=self.fault_extension,
+            replicated_table=names.transactions_table if config.consistency == "eventual" else None,
+        )
+        self.resilience_hub = ResilienceHubApplication(
+            self,
+            "ResilienceHub",
+            name=self.stack_name,
+            description=f"Strongroom platform in {region}",
+            policy=config.resilience,
+            stack_resources={
+                "api-function": (cast(CfnResource, function.node.default_child), "api"),
+                "rest-api": (cast(CfnResource, self.api.rest_api.node.default_child), "api"),
+                "alarm-topic": (cast(CfnResource, self.observability.topic.node.default_child), "alarms"),
+                "ingest-bucket": (cast(CfnResource, self.ingest.bucket.node.default_child), "ingest"),
+            },
+            # The global tables are the data stack's; this Region's replicas are named by configuration.
+            external_resources=[
+                AppResource(
+                    label,
+                    "AWS::DynamoDB::Table",
+                    label,
+                    arn=self.format_arn(service="dynamodb", resource="table", resource_name=table),
+                )
+                for label, table in (
+                    ("transactions-table", names.transactions_table),
+                    ("audit-table", names.audit_table),
+                )
+            ],
+        )
 
     def _api_domain(self, region: str) -> ApiDomain | None:
         """The Region's custom domain, from CDK context (``-c strongroom:api-domain:<region>=...`` and
@@ -252,6 +341,62 @@ class RegionalStack(Stack):
                 "or neither"
             )
         return ApiDomain(str(name), str(certificate)) if name else None
+
+    def _routing_outputs(self, config: PlatformConfig, custom_domain: ApiDomain | None) -> None:
+        """What the routing stack reads (docs/adr/0027-dns-routing-and-health-checks.md): the host its
+        health check probes — the execute-api host, or the context custom domain, which disables that
+        endpoint — and, with a hosted zone configured, ``<label>.<domain>`` served here (an ACM
+        certificate CloudFormation validates in that zone, and a regional custom domain) for its records.
+        The execute-api endpoint stays beside it: the health checks and signed callers use it."""
+        path = config.health_check.path
+        if custom_domain is not None:  # mapped at the root of the custom domain
+            host, base = custom_domain.name, ""
+        else:
+            host = f"{self.api.rest_api.rest_api_id}.execute-api.{self.region}.{self.url_suffix}"
+            stage = cast(apigw.CfnStage, self.api.stage.node.default_child).stage_name  # a name, not a Ref
+            base = f"/{stage}"
+        self.health_path = f"{base}{path}"
+        CfnOutput(
+            self, API_HOST_OUTPUT, value=host, description="The host Route 53 health-checks"
+        ).override_logical_id(API_HOST_OUTPUT)
+        CfnOutput(
+            self,
+            API_URL_OUTPUT,
+            value=f"https://{host}{base}",
+            description="The API's base URL in this Region",
+        ).override_logical_id(API_URL_OUTPUT)
+        dns, name = config.dns, config.dns.record_name
+        self.dns_name: apigw.DomainName | None = None
+        if name is None or dns.domain_name is None or dns.hosted_zone_id is None:
+            return
+        if custom_domain is not None and custom_domain.name == name:
+            raise ValueError(
+                f"{DOMAIN_CONTEXT}:{self.region} is {name}, the DNS name every Region answers on; give "
+                "the Region's custom domain a name of its own (it is what the health check probes)"
+            )
+        zone = route53.HostedZone.from_hosted_zone_attributes(
+            self, "Zone", hosted_zone_id=dns.hosted_zone_id, zone_name=dns.domain_name
+        )
+        self.dns_name = apigw.DomainName(
+            self,
+            "DnsName",
+            domain_name=name,
+            certificate=acm.Certificate(
+                self,
+                "DnsNameCertificate",
+                domain_name=name,
+                validation=acm.CertificateValidation.from_dns(zone),
+            ),
+            endpoint_type=apigw.EndpointType.REGIONAL,
+            security_policy=apigw.SecurityPolicy.TLS_1_2,
+            mapping=self.api.rest_api,
+        )
+        CfnOutput(
+            self,
+            DNS_TARGET_OUTPUT,
+            value=self.dns_name.domain_name_alias_domain_name,
+            description=f"Where {name} points in this Region",
+        ).override_logical_id(DNS_TARGET_OUTPUT)
 
     def _cursor_secret_rotation(
         self, config: PlatformConfig, data_key: kms.IKey, logs_key: kms.IKey, bundle: LambdaBundle
