@@ -24,7 +24,7 @@ FIND_PY313 := $(PY) -m strongroom.infra.packaging lambda-python
 DEV_EXTRA := tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["dev"]
 DEV_TOOLS = $$($(PY) -c 'import tomllib; print(*(r for r in $(DEV_EXTRA) if not r.startswith("strongroom")))')
 
-.PHONY: install run test test-py313 lint typecheck unit functional e2e bench clean
+.PHONY: install run test test-py313 lint typecheck unit functional e2e bench drill clean
 
 install: $(STAMP) $(NODE) $(CHECKOV)
 
@@ -77,6 +77,15 @@ unit functional e2e: install
 
 bench: install
 	$(VENV)/bin/strongroom bench api
+
+# Every drill at its full length (each well under 3 minutes); reports in drills/<scenario>-<mode>/.
+DRILLS := region-outage:strong region-outage:eventual data-path-failure:strong \
+	replication-lag:eventual failback:strong failback:eventual restore:strong
+drill: install
+	@set -e; for d in $(DRILLS); do \
+	  scenario=$${d%%:*}; mode=$${d##*:}; \
+	  $(VENV)/bin/strongroom drill $$scenario --consistency $$mode --out drills/$$scenario-$$mode; \
+	done
 
 clean:
 	rm -rf $(VENV) $(PY313_VENV) $(NODE_DIR) .strongroom cdk.out .mypy_cache .pytest_cache .ruff_cache

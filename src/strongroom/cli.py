@@ -22,6 +22,71 @@ class CliError(UserError):
     """An expected failure: the message says what was wrong and what to do."""
 
 
+def _cmd_drill(args: argparse.Namespace) -> int:
+    from pathlib import Path  # noqa: PLC0415
+
+    if importlib.util.find_spec("moto") is None and args.target == "local":
+        raise CliError(
+            "a local drill needs the local extra (moto is missing): pip install 'strongroom[local]'"
+        )
+    drill = importlib.import_module("strongroom.drill.cli")
+    return int(
+        drill.run(
+            scenario=args.scenario,
+            out=Path(args.out),
+            consistency=args.consistency,
+            target=args.target,
+            time_scale=args.time_scale,
+            duration=args.duration,
+            rate=args.rate,
+            region=args.region,
+            items=args.items,
+        )
+    )
+
+
+def _cmd_reconcile(args: argparse.Namespace) -> int:
+    drill = importlib.import_module("strongroom.drill.cli")
+    return int(
+        drill.reconcile_tables(
+            region=args.region, table=args.table, against=args.against, local=args.local, out=args.out
+        )
+    )
+
+
+def _time_scale(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{value:g} is outside 1..100")
+    return value
+
+
+def _number_in(low: float, high: float, what: str) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{raw!r} is not a number of {what}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value:g} {what} is outside {low:g}..{high:g}")
+        return value
+
+    return parse
+
+
+_seconds = _number_in(5, 170, "seconds")
+_rate = _number_in(1, 100, "transactions per second")
+
+
+def _positive_count(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number in 1..100000")
+    return int(raw)
+
+
 def _positive(raw: str) -> int:
     try:
         value = int(raw)
@@ -37,8 +102,37 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
     config = load_config(consistency=args.consistency)
     return up(
-        config, regions=args.region, port=args.port, directory=args.state_dir, concurrency=args.concurrency
+        config,
+        regions=args.region,
+        port=args.port,
+        directory=args.state_dir,
+        concurrency=args.concurrency,
+        time_scale=args.time_scale,
     )
+
+
+def _cmd_fault(args: argparse.Namespace) -> int:
+    import json  # noqa: PLC0415
+
+    from strongroom.local import control  # noqa: PLC0415
+    from strongroom.local.client import read_state  # noqa: PLC0415
+
+    state = read_state(args.state_dir)
+    if "control" not in state:
+        raise CliError("this local.json has no control endpoint: restart the platform with `strongroom up`")
+    if args.fault == "status":
+        document = control.request(state["control"], "GET", "/status")
+    elif args.fault == "clear":
+        path = f"/faults/{args.region}" if args.region else "/faults"
+        document = control.request(state["control"], "DELETE", path)
+    else:
+        if not args.region:
+            raise CliError(
+                f"fault {args.fault} needs --region REGION (one of: {', '.join(state['regions'])})"
+            )
+        document = control.request(state["control"], "PUT", f"/faults/{args.region}", {"fault": args.fault})
+    print(json.dumps(document, indent=2))
+    return 0
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -73,7 +167,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--concurrency", type=_positive, default=4, help="execution environments per function")
     up.add_argument("--state-dir", help="where to write local.json (default .strongroom)")
+    up.add_argument(
+        "--time-scale",
+        type=_time_scale,
+        default=1.0,
+        help="run the health checker and DNS TTL N times faster (1..100; drills use 10)",
+    )
     up.set_defaults(run=_cmd_up)
+
+    fault = commands.add_parser(
+        "fault", help="take a Region of a running `strongroom up` down, or break its data path, and clear it"
+    )
+    fault.add_argument("fault", choices=("region-outage", "data-path", "isolation", "clear", "status"))
+    fault.add_argument("--region", help="the Region (clear: only this Region's fault)")
+    fault.add_argument("--state-dir", help="where `strongroom up` wrote local.json (default .strongroom)")
+    fault.set_defaults(run=_cmd_fault)
+
+    drill = commands.add_parser(
+        "drill", help="rehearse a Region failure or a restore under load; writes drill.json/md/png"
+    )
+    drill.add_argument(
+        "scenario", choices=("region-outage", "data-path-failure", "replication-lag", "failback", "restore")
+    )
+    drill.add_argument("--out", required=True, help="directory for drill.json, drill.md and timeline.png")
+    drill.add_argument("--consistency", choices=("strong", "eventual"), help="default: the configured mode")
+    drill.add_argument("--target", choices=("local", "aws"), default="local")
+    drill.add_argument("--time-scale", type=_time_scale, default=10.0, help="DNS-path timers N times faster")
+    drill.add_argument("--duration", type=_seconds, default=40.0, help="seconds of load (default 40)")
+    drill.add_argument("--rate", type=_rate, default=20.0, help="transactions per second (default 20)")
+    drill.add_argument("--region", help="the Region to fault (default: the first configured)")
+    drill.add_argument(
+        "--items", type=_positive_count, default=10_000, help="restore: transactions to restore"
+    )
+    drill.set_defaults(run=_cmd_drill)
+
+    reconcile = commands.add_parser("reconcile", help="compare two tables item by item (after a restore)")
+    reconcile.add_argument("--region", required=True)
+    reconcile.add_argument("--table", required=True, help="e.g. the restored table")
+    reconcile.add_argument("--against", required=True, help="e.g. the live table")
+    reconcile.add_argument("--local", action="store_true", help="the running `strongroom up`'s emulator")
+    reconcile.add_argument("--out", help="also write the result as JSON to this file")
+    reconcile.set_defaults(run=_cmd_reconcile)
 
     synth = commands.add_parser("synth", help="synthesize every Region's stacks to cdk.out/ (offline)")
     synth.add_argument("rest", nargs=argparse.REMAINDER)

@@ -32,7 +32,7 @@ class Platform(PlatformProcess):
         )
 
 
-def start_platform(tmp: Path, *args: str) -> Platform:
+def start_platform(tmp: Path, *args: str, environment: dict[str, str] | None = None) -> Platform:
     """`strongroom up` with the e2e credentials (so the README's environment variables work)."""
     running = start_platform_process(
         tmp,
@@ -40,6 +40,7 @@ def start_platform(tmp: Path, *args: str) -> Platform:
         environment={
             "STRONGROOM_ACCESS_KEY_ID": CREDENTIALS.access_key_id,
             "STRONGROOM_SECRET_ACCESS_KEY": CREDENTIALS.secret_access_key,
+            **(environment or {}),
         },
     )
     return Platform(running.process, running.state_dir, running.state, running.log)

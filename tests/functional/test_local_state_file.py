@@ -6,13 +6,25 @@ import json
 import os
 import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from strongroom.local.up import _state_file
+from strongroom.local.up import StateFile
 
 DOCUMENT = {"credentials": {"accessKeyId": "AKIALOCAL", "secretAccessKey": "the-local-secret"}}
+
+
+@contextmanager
+def _state_file(directory: Path, document: dict[str, object]) -> Iterator[Path]:
+    """As `strongroom up` does: written at start, rewritten on changes, removed at stop."""
+    state = StateFile(directory, document)
+    state.write()
+    try:
+        yield state.path
+    finally:
+        state.remove()
 
 
 @pytest.fixture
@@ -57,3 +69,15 @@ def test_a_leftover_temporary_file_someone_holds_open_never_receives_the_secret(
         assert mode(path) == 0o600
         reader.seek(0)
         assert reader.read() == "stale"
+
+
+@pytest.mark.usefixtures("permissive_umask", "no_chmod")
+def test_a_rewrite_on_a_health_change_stays_owner_only_and_whole(tmp_path: Path) -> None:
+    state = StateFile(tmp_path, {**DOCUMENT, "regions": {"eu-west-1": {"health": {"healthy": True}}}})
+    state.write()
+    state.document["regions"]["eu-west-1"]["health"]["healthy"] = False
+    state.write()
+    assert mode(state.path) == 0o600
+    assert json.loads(state.path.read_text())["regions"]["eu-west-1"]["health"]["healthy"] is False
+    state.remove()
+    assert not state.path.exists()

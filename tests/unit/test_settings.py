@@ -146,3 +146,16 @@ def test_repr_shows_neither_the_keys_nor_the_pseudonym_key() -> None:
     assert "application_secret" not in text
     assert "pseudonym_key" not in text
     assert all(secret not in text for secret in ("b" * 32, "c" * 32, "p" * 32))
+
+
+@pytest.mark.parametrize("bad", ["-1", "nan", "five", "4000"])
+def test_the_deep_health_interval_refuses_what_is_not_seconds(bad: str) -> None:
+    base = {env.ENV_AWS_REGION: "eu-west-1", env.ENV_TRANSACTIONS_TABLE: "t"}
+    with pytest.raises(SettingsError, match=env.ENV_DEEP_HEALTH_INTERVAL):
+        RuntimeSettings.from_environ({**base, env.ENV_DEEP_HEALTH_INTERVAL: bad})
+
+
+def test_the_deep_health_interval_takes_fractions_of_a_second() -> None:
+    base = {env.ENV_AWS_REGION: "eu-west-1", env.ENV_TRANSACTIONS_TABLE: "t"}
+    settings = RuntimeSettings.from_environ({**base, env.ENV_DEEP_HEALTH_INTERVAL: "0.5"})
+    assert settings.deep_health_interval_seconds == 0.5

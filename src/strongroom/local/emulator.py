@@ -6,6 +6,11 @@ server is therefore run with requests serialised, which makes a conditional PutI
 Besides AWS's own APIs it answers one local route, ``/strongroom-local/credentials/<access key id>``:
 the secret, session token and role of temporary credentials its STS issued, so the local gateway can
 verify requests signed with them (in AWS, IAM does this internally).
+
+Inside the lock, src/strongroom/local/global_tables.py makes the Regions' tables behave as global
+tables once `strongroom up` configures them (MRSC as one logical table, MREC replication with a lag),
+injects faults on the data path, and answers RestoreTableToPointInTime for real; its replicator
+thread takes the same lock, so replication and requests never interleave.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ LOOPBACK = "127.0.0.1"
 ACCOUNT_ID = "000000000000"  # the local AWS account: every emulated resource and identity is in it
 CREDENTIALS_ROUTE = "/strongroom-local/credentials/"
 _ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
-_LOOPBACK_CLIENTS = frozenset({"127.0.0.1", "::1"})
+LOOPBACK_CLIENTS = frozenset({"127.0.0.1", "::1"})  # who may use the local routes
 
 
 class EmulatorError(UserError):
@@ -102,7 +107,7 @@ def with_local_routes(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iter
         if not path.startswith(CREDENTIALS_ROUTE):
             return app(environ, start_response)
         access_key_id = path.removeprefix(CREDENTIALS_ROUTE)
-        if environ.get("REMOTE_ADDR") not in _LOOPBACK_CLIENTS:
+        if environ.get("REMOTE_ADDR") not in LOOPBACK_CLIENTS:
             status, document = "403 Forbidden", {"message": "loopback clients only"}
         elif _ACCESS_KEY_ID.fullmatch(access_key_id) and (found := issued_by_moto(access_key_id)):
             status, document = "200 OK", found
@@ -139,9 +144,7 @@ def issued_credentials(endpoint: str, access_key_id: str, timeout: float = 5.0) 
     )
 
 
-def _serialised(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
-    lock = threading.Lock()
-
+def _serialised(app: Callable[..., Iterable[bytes]], lock: threading.Lock) -> Callable[..., Iterable[bytes]]:
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         with lock:
             return list(app(environ, start_response))
@@ -150,10 +153,16 @@ def _serialised(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[b
 
 
 def application() -> Callable[..., Iterable[bytes]]:
-    """The emulator's WSGI app: moto's, plus the local credentials route, requests serialised."""
+    """The emulator's WSGI app: moto's, with global tables, faults and a real point-in-time restore
+    (inside the lock), plus the local credentials route, requests serialised."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: PLC0415
 
-    return _serialised(with_local_routes(DomainDispatcherApplication(create_backend_app)))
+    from strongroom.local.global_tables import GlobalTables  # noqa: PLC0415 - it imports this module
+
+    lock = threading.Lock()
+    global_tables = GlobalTables(lock)
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    return _serialised(with_local_routes(global_tables.middleware(moto_app)), lock)
 
 
 def serve(port: int, host: str = LOOPBACK) -> None:

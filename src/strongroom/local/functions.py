@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from strongroom import constants as env
 from strongroom.local.events import LocalLambdaContext
 
 DEFAULT_HANDLER = "strongroom.runtime.api:handler"
@@ -61,6 +62,12 @@ def _run_environment(
 ) -> None:
     """An execution environment's process: import the handler once, then answer events one by one."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns shutdown; Ctrl-C must not kill workers
+    environment = dict(environment)
+    log = environment.pop(env.ENV_LOCAL_FUNCTION_LOG, None)
+    if log:  # the function's stdout and stderr (its structured logs) go to a file instead
+        descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(descriptor, 1)
+        os.dup2(descriptor, 2)
     os.environ.update(environment)
     region = environment.get("AWS_REGION", "")
     try:

@@ -9,7 +9,10 @@ issued by AssumeRole (an assumed-role session). Refusals and gateway failures ar
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
+import socket
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -123,7 +126,34 @@ class Gateway(ThreadingHTTPServer):
         self.region = region
         self.function = function
         self.principals = principals
+        # Set when the Region goes down: every open connection stops answering (a dead Region's
+        # connections hang until the caller gives up) until released by the Region's return.
+        self.down = threading.Event()
+        self._released = threading.Event()
         super().__init__(address, _GatewayHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A caller that hung up (a timed-out client, a drill's failover) is not an error to print."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+    def go_down(self) -> None:
+        """Stop answering, as a Region that dies does: nothing new is accepted and every open
+        connection, idle or mid-request, hangs without an answer. :meth:`release` closes them."""
+        self.down.set()
+        self.shutdown()
+        self.server_close()
+
+    def release(self) -> None:
+        """Let the hung connections' threads close them (when the Region comes back)."""
+        self._released.set()
+
+    def hang(self, connection: socket.socket) -> None:
+        """Hold ``connection`` unanswered until the Region comes back, then reset it."""
+        self._released.wait()
+        with contextlib.suppress(OSError):  # the caller may have given up and closed it already
+            connection.shutdown(socket.SHUT_RDWR)
 
     @property
     def url(self) -> str:
@@ -157,6 +187,8 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         self._problem(type_, detail)
 
     def _reply(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        if self.server.down.is_set():
+            return  # the answer is lost with the Region
         self.send_response(status)
         for name, value in headers:
             if name.lower() not in {"content-length", "connection", "transfer-encoding"}:
@@ -212,7 +244,15 @@ class _GatewayHandler(BaseHTTPRequestHandler):
             self._problem(problems.FORBIDDEN, str(exc))
             return None
 
+    def handle_one_request(self) -> None:
+        super().handle_one_request()
+        if self.server.down.is_set():  # the Region died while this connection was open
+            self.close_connection = True
+            self.server.hang(self.connection)
+
     def _dispatch(self) -> None:
+        if self.server.down.is_set():
+            return  # handle_one_request hangs the connection: no answer from a dead Region
         body = self._read_body()
         if body is None:
             return

@@ -73,19 +73,25 @@ def _ensure_key(client: KMSClient, alias: str, description: str) -> str:
 
 
 def _ensure_table(client: DynamoDBClient, name: str, schema: TableSchema, key_arn: str) -> None:
-    if name in client.list_tables()["TableNames"]:
-        return
-    client.create_table(**create_table_request(name, schema, key_arn))
-    if schema.ttl_attribute:
-        client.update_time_to_live(
-            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": schema.ttl_attribute}
-        )
+    if name not in client.list_tables()["TableNames"]:
+        client.create_table(**create_table_request(name, schema, key_arn))
+        if schema.ttl_attribute:
+            client.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": schema.ttl_attribute},
+            )
+    # Point-in-time recovery, as the CDK tables have it
+    # (docs/adr/0011-global-tables-streams-and-replica-keys.md); the emulator restores from the
+    # table's stream (src/strongroom/local/point_in_time.py). Enabling it again changes nothing.
+    client.update_continuous_backups(
+        TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
 
 
 def provision_region(
     config: PlatformConfig, region: str, *, dynamodb: DynamoDBClient, kms_client: KMSClient
 ) -> ProvisionedRegion:
-    """Idempotently create ``region``'s keys (one per data class) and tables."""
+    """Idempotently create ``region``'s keys (one per data class) and tables (point-in-time recovery on)."""
     names = config.names
     key_ids = {
         data_class: _ensure_key(

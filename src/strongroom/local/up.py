@@ -21,11 +21,14 @@ import boto3
 from strongroom import constants as env
 from strongroom.config import PlatformConfig
 from strongroom.errors import UserError
-from strongroom.local import emulator
+from strongroom.local import emulator, global_tables
 from strongroom.local.client import STATE_FILE, state_dir
+from strongroom.local.control import ControlServer, FaultController
 from strongroom.local.functions import FunctionPool
 from strongroom.local.gateway import CALLER_ARN, Gateway, Principals
+from strongroom.local.health_checker import HealthChecker
 from strongroom.local.provision import ProvisionedRegion, new_cursor_secret, provision_region
+from strongroom.local.serving import RegionEndpoint
 from strongroom.local.sigv4 import Credentials
 from strongroom.runtime import problems
 
@@ -38,12 +41,6 @@ CALLER_ROLE_NAME = "strongroom-local-caller"
 
 class UpError(UserError):
     """An expected failure to start, with what to do about it."""
-
-
-@dataclass(frozen=True)
-class RegionRuntime:
-    provisioned: ProvisionedRegion
-    url: str
 
 
 def local_credentials(environ: dict[str, str] | os._Environ[str] = os.environ) -> Credentials:
@@ -143,21 +140,53 @@ def _write_private(path: Path, text: str) -> None:
         stream.write(text)
 
 
-@contextmanager
-def _state_file(directory: Path, document: dict[str, Any]) -> Iterator[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / STATE_FILE
-    temporary = path.with_suffix(".tmp")
-    _write_private(temporary, json.dumps(document, indent=2))  # it holds the local secret key
-    temporary.replace(path)
-    try:
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
+class StateFile:
+    """local.json: written whole and atomically (it holds the local secret key), rewritten when a
+    Region's health, fault or serving state changes, removed when the platform stops."""
+
+    def __init__(self, directory: Path, document: dict[str, Any]) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / STATE_FILE
+        self.document = document
+        self._lock = threading.Lock()
+
+    def write(self) -> None:
+        with self._lock:
+            temporary = self.path.with_suffix(".tmp")
+            _write_private(temporary, json.dumps(self.document, indent=2))
+            temporary.replace(self.path)
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _deep_health_url(url: str) -> str:
+    return url + "/health/deep"
+
+
+@dataclass(frozen=True)
+class LocalPlatform:
+    """A running local platform: its local.json document, its Regions' endpoints, the health checker
+    and the fault controller (drills drive these in-process; `strongroom fault` through control)."""
+
+    state: dict[str, Any]
+    endpoints: dict[str, RegionEndpoint]
+    checker: HealthChecker
+    controller: FaultController
 
 
 @contextmanager
 def running_platform(
+    config: PlatformConfig,
+    **options: Any,
+) -> Iterator[dict[str, Any]]:
+    """Start everything; yield the state document (as written to local.json); stop everything on exit."""
+    with local_platform(config, **options) as platform:
+        yield platform.state
+
+
+@contextmanager
+def local_platform(
     config: PlatformConfig,
     *,
     regions: list[str],
@@ -165,9 +194,15 @@ def running_platform(
     credentials: Credentials,
     directory: Path,
     concurrency: int = 4,
+    time_scale: float = 1.0,
+    function_log: Path | None = None,
     say: Callable[[str], None] = print,
-) -> Iterator[dict[str, Any]]:
-    """Start everything; yield the state document (as written to local.json); stop everything on exit."""
+) -> Iterator[LocalPlatform]:
+    """Start everything; yield the running platform; stop everything on exit.
+
+    ``time_scale`` runs the health checker, the DNS TTL and the functions' shared deep-health result
+    that many times faster (drills); the client path and replication lag keep real time.
+    ``function_log`` receives the functions' logs instead of the terminal."""
     ports = [port + i for i in range(len(regions))]
     _check_ports(ports)
     # The gateway's own problems use the same type base as the functions'.
@@ -185,45 +220,113 @@ def running_platform(
             },
             "callerRole": create_caller_role(emu.endpoint, regions[0]),
             "consistency": config.consistency,
+            "replicationLagSeconds": config.replication_lag_seconds,
+            "timeScale": time_scale,
             "regions": {},
         }
         principals = Principals(credentials, emu.endpoint)
+        endpoints: dict[str, RegionEndpoint] = {}
         for name, region_port in zip(regions, ports, strict=True):
-            session = boto3.session.Session(
-                aws_access_key_id=_PROVISIONER, aws_secret_access_key=_PROVISIONER, region_name=name
+            endpoints[name], provisioned = _serve_region(
+                stack,
+                config=config,
+                name=name,
+                port=region_port,
+                emulator_endpoint=emu.endpoint,
+                cursor_secret=cursor_secret,
+                principals=principals,
+                concurrency=concurrency,
+                time_scale=time_scale,
+                function_log=function_log,
             )
-            provisioned = provision_region(
-                config,
-                name,
-                dynamodb=session.client("dynamodb", endpoint_url=emu.endpoint),
-                kms_client=session.client("kms", endpoint_url=emu.endpoint),
-            )
-            pool = FunctionPool(
-                "strongroom-api",
-                function_environment(config, provisioned, emu.endpoint, cursor_secret),
-                concurrency,
-                timeout=config.api_function.timeout_seconds,
-            )
-            stack.callback(pool.close)
-            pool.warm()
-            try:
-                gateway = Gateway(
-                    (emulator.LOOPBACK, region_port), region=name, function=pool, principals=principals
-                )
-            except OSError as exc:
-                raise UpError(f"cannot listen on {emulator.LOOPBACK}:{region_port}: {exc.strerror}") from None
-            stack.callback(gateway.server_close)
-            stack.callback(gateway.shutdown)
-            gateway.serve_in_background()
             state["regions"][name] = {
-                "url": gateway.url,
+                "url": endpoints[name].url,
                 "transactionsTable": provisioned.transactions_table,
                 "auditTable": provisioned.audit_table,
                 "keys": provisioned.key_ids,
             }
-            say(f"  {name}: API on {gateway.url} (tables and keys provisioned)")
-        stack.enter_context(_state_file(directory, state))
-        yield state
+            say(f"  {name}: API on {endpoints[name].url} (tables and keys provisioned)")
+        if len(regions) > 1:
+            global_tables.configure(
+                emu.endpoint,
+                consistency=config.consistency,
+                regions=regions,
+                # The audit table is always eventual (docs/adr/0011); the money table follows config.
+                tables={
+                    config.names.transactions_table: config.consistency,
+                    config.names.audit_table: "eventual",
+                },
+                lag_seconds=config.replication_lag_seconds,
+            )
+            say(f"  global tables: {config.consistency} consistency across {', '.join(regions)}")
+        state_file = StateFile(directory, state)
+        checker = HealthChecker(
+            {name: _deep_health_url(e.url) for name, e in endpoints.items()}, config.health_check, time_scale
+        )
+        controller = FaultController(endpoints, emu.endpoint, checker)
+
+        def refresh(*_: object) -> None:
+            for name in endpoints:
+                state["regions"][name].update(controller.region_status(name))
+            state_file.write()
+
+        checker.on_change = refresh
+        controller.on_change = refresh
+        control = ControlServer(controller)
+        stack.callback(control.server_close)
+        stack.callback(control.shutdown)
+        control.serve_in_background()
+        state["control"] = {"url": control.url, "token": control.token, "statusUrl": control.url + "/status"}
+        checker.start()
+        stack.callback(checker.stop)
+        refresh()
+        stack.callback(state_file.remove)
+        yield LocalPlatform(state, endpoints, checker, controller)
+
+
+def _serve_region(
+    stack: ExitStack,
+    *,
+    config: PlatformConfig,
+    name: str,
+    port: int,
+    emulator_endpoint: str,
+    cursor_secret: str,
+    principals: Principals,
+    concurrency: int,
+    time_scale: float,
+    function_log: Path | None,
+) -> tuple[RegionEndpoint, ProvisionedRegion]:
+    session = boto3.session.Session(
+        aws_access_key_id=_PROVISIONER, aws_secret_access_key=_PROVISIONER, region_name=name
+    )
+    provisioned = provision_region(
+        config,
+        name,
+        dynamodb=session.client("dynamodb", endpoint_url=emulator_endpoint),
+        kms_client=session.client("kms", endpoint_url=emulator_endpoint),
+    )
+    environment = function_environment(config, provisioned, emulator_endpoint, cursor_secret)
+    sharing = config.health_check.deep_check_sharing_seconds / time_scale
+    environment[env.ENV_DEEP_HEALTH_INTERVAL] = f"{sharing:g}"
+    if function_log is not None:
+        environment[env.ENV_LOCAL_FUNCTION_LOG] = str(function_log)
+    pool = FunctionPool(
+        "strongroom-api", environment, concurrency, timeout=config.api_function.timeout_seconds
+    )
+    stack.callback(pool.close)
+    pool.warm()
+
+    def make_gateway() -> Gateway:
+        try:
+            return Gateway((emulator.LOOPBACK, port), region=name, function=pool, principals=principals)
+        except OSError as exc:
+            raise UpError(f"cannot listen on {emulator.LOOPBACK}:{port}: {exc.strerror}") from None
+
+    endpoint = RegionEndpoint(name, make_gateway)
+    endpoint.start()
+    stack.callback(endpoint.close)
+    return endpoint, provisioned
 
 
 def _banner(state: dict[str, Any], credentials: Credentials, state_path: Path) -> str:
@@ -243,6 +346,9 @@ def _banner(state: dict[str, Any], credentials: Credentials, state_path: Path) -
         curl_example(first["url"], first_region, credentials),
         "",
         f"Health needs no signature: curl {first['url']}/health/deep",
+        f"Take a Region down and back: strongroom fault region-outage --region {first_region}; "
+        "strongroom fault clear",
+        f"Regions, faults, health checks, replication: curl {state['control']['statusUrl']}",
         "Stop with Ctrl-C.",
     ]
     return "\n".join(lines)
@@ -255,6 +361,7 @@ def up(
     port: int = DEFAULT_PORT,
     directory: str | None = None,
     concurrency: int = 4,
+    time_scale: float = 1.0,
 ) -> int:
     """Run until SIGINT or SIGTERM; return the exit code."""
     names = regions or [r.name for r in config.regions]
@@ -276,6 +383,7 @@ def up(
             credentials=credentials,
             directory=path,
             concurrency=concurrency,
+            time_scale=time_scale,
         ) as state:
             print(_banner(state, credentials, path / STATE_FILE), flush=True)
             while not stop.wait(0.5):

@@ -65,7 +65,7 @@ class RuntimeSettings:
             cursor_secret_id=e.get(env.ENV_CURSOR_SECRET_ID) or None,
             max_body_bytes=_int(e, env.ENV_MAX_BODY_BYTES, 8192),
             page_size_max=_int(e, env.ENV_PAGE_SIZE_MAX, 100),
-            deep_health_interval_seconds=_int(e, env.ENV_DEEP_HEALTH_INTERVAL, 5),
+            deep_health_interval_seconds=_seconds(e, env.ENV_DEEP_HEALTH_INTERVAL, 5.0),
         )
 
 
@@ -101,3 +101,17 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    """A non-negative number of seconds; fractions allowed (local drills run health checks faster)."""
+    raw = environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:  # NaN fails this too
+        raise SettingsError(f"{name}={raw!r} is not a number of seconds between 0 and 3600")
+    return value
