@@ -58,10 +58,16 @@ def test_a_health_check_that_fails_and_recovers_is_recorded_once_each_way() -> N
 def test_a_fault_starts_the_scenarios_experiment_and_waits_until_it_runs() -> None:
     target = FakeTarget()
     watcher = Route53Watcher(target, ["eu-west-1"], 10)  # type: ignore[arg-type]
-    drill_target = AwsDrillTarget(target, "data-path-failure", watcher)  # type: ignore[arg-type]
+    drill_target = AwsDrillTarget(target, watcher)  # type: ignore[arg-type]
     drill_target.inject("data-path", "eu-west-1")
-    assert target.started == [("data-path-failure", "eu-west-1")]
-    assert target.waited == ["EXP1"]
+    drill_target.inject("isolation", "eu-west-1")  # the replication-lag drill pauses replication first
+    drill_target.inject("region-outage", "eu-west-1")
+    assert target.started == [
+        ("data-path-failure", "eu-west-1"),
+        ("replication-lag", "eu-west-1"),
+        ("region-outage", "eu-west-1"),
+    ]
+    assert target.waited == ["EXP1"] * 3
     drill_target.clear("eu-west-1")
     assert target.cleared == ["eu-west-1"]
     target.healthy_checkers["eu-west-1"] = 0

@@ -376,3 +376,34 @@ def test_every_failure_is_listed() -> None:
 def test_an_unknown_scenario_or_mode_is_refused(field: str, value: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         judge(**figures(**{field: value}))
+
+
+def test_a_restore_is_judged_by_its_restore_alone() -> None:
+    from strongroom.drill.model import Restore, judge  # noqa: PLC0415
+
+    restore = Restore(
+        items=10,
+        restore_seconds=1.0,
+        reconcile_seconds=1.0,
+        total_seconds=2.0,
+        only_in_restored=1,
+        only_in_live=1,
+        differing=1,
+        identical=7,
+        restore_point="2026-11-30T00:00:00.000Z",
+        expected_missing_from_restore=0,
+        expected_differing=0,
+    )
+    verdict, reasons = judge(
+        scenario="restore",
+        consistency="strong",
+        acknowledged_lost=0,
+        duplicates=0,
+        rto_seconds=None,
+        dns_rto_seconds=None,
+        rto_budget_seconds=60,
+        acknowledged_writes=10,
+        restore=restore,
+    )
+    assert verdict == "pass"
+    assert not any("surviving Region" in reason or "idempotency key" in reason for reason in reasons)

@@ -81,6 +81,13 @@ class Route53Watcher:
             self._thread.join(timeout=self._interval + 5)
 
 
+# Each local fault, as the drill scenario whose FIS template injects it on AWS (drill/aws.py maps a
+# scenario to its template's strongroom:scenario tag).
+FAULT_EXPERIMENTS = {
+    "region-outage": "region-outage",
+    "data-path": "data-path-failure",
+    "isolation": "replication-lag",
+}
 PEER_STOP_ALARMS_TAG = "strongroom:peer-stop-alarms"  # infra/constructs/experiments.py sets it
 
 
@@ -142,9 +149,8 @@ class AwsDrillTarget:
 
     name = "aws"
 
-    def __init__(self, target: AwsTarget, scenario: str, watcher: Route53Watcher) -> None:
+    def __init__(self, target: AwsTarget, watcher: Route53Watcher) -> None:
         self._target = target
-        self._scenario = scenario
         self.checker = watcher
         credentials = target.credentials
         if credentials is None:
@@ -161,10 +167,11 @@ class AwsDrillTarget:
         return self._target.transactions_table()
 
     def inject(self, fault: str, region: str) -> None:
-        """Start the scenario's FIS experiment (the runner's fault name maps to the scenario)."""
-        template = self._target.find_template(region, self._scenario)
+        """Start the FIS experiment that injects ``fault`` (the runner's local fault names)."""
+        scenario = FAULT_EXPERIMENTS[fault]
+        template = self._target.find_template(region, scenario)
         guard = PeerGuard(self._target, peer_alarms(self._target.template_tags(region, template)), region)
-        experiment = self._target.inject(self._scenario, region)
+        experiment = self._target.inject(scenario, region)
         self._target.wait_running(experiment)
         guard.start()
         self.guards.append(guard)
@@ -192,7 +199,7 @@ def aws_drill(
     options = dataclasses.replace(options, time_scale=1.0)
     regions = [r.name for r in config.regions]
     watcher = Route53Watcher(target, regions, float(config.health_check.interval_seconds))
-    drill_target = AwsDrillTarget(target, options.scenario, watcher)
+    drill_target = AwsDrillTarget(target, watcher)
     drill = Drill(options, config, drill_target, say)
     if options.scenario == "restore":
         return _restore(drill, target, min(options.items, _RESTORE_DRILL_TRANSACTIONS))

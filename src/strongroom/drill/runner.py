@@ -14,7 +14,6 @@ everything reported is in real seconds.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 import urllib.error
@@ -23,9 +22,9 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from strongroom.client import AllRegionsUnavailable, ApiProblem, StrongroomClient, StrongroomClientError
 from strongroom.config import PlatformConfig
@@ -140,6 +139,71 @@ class Recorder:
         with self._lock:
             self.acknowledged[key] = transaction_id
             self.acknowledged_in[key] = region
+            self.latest = (transaction_id, time.monotonic())
+
+    latest: tuple[str, float] | None = None  # the last acknowledged transaction, and when
+
+
+class LagProbe:
+    """How long an acknowledged write takes to be readable in the other Region: every ``every``
+    seconds the newest acknowledged transaction is read there until it appears (up to ``limit``)."""
+
+    def __init__(
+        self, reader: StrongroomClient, recorder: Recorder, every: float = 0.5, limit: float = 10.0
+    ) -> None:
+        self._reader = reader
+        self._recorder = recorder
+        self._every = every
+        self._limit = limit
+        self.delays: list[float] = []
+        self.unseen = 0
+        self.waiting_since: float | None = None  # a write being waited for when the probe stopped
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="drill-lag-probe", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        probed: str | None = None
+        while not self._stop.wait(self._every):
+            latest = self._recorder.latest
+            if latest is None or latest[0] == probed:
+                continue
+            probed, acknowledged_at = latest
+            self.waiting_since = acknowledged_at
+            while not self._stop.is_set():
+                try:
+                    self._reader.get_transaction(probed)
+                    self.delays.append(time.monotonic() - acknowledged_at)
+                    self.waiting_since = None
+                    break
+                except StrongroomClientError:
+                    if time.monotonic() - acknowledged_at > self._limit:
+                        self.unseen += 1
+                        self.waiting_since = None
+                        break
+                    time.sleep(0.02)
+
+    def summary(self, configured: float) -> str:
+        waiting = ""
+        if self.waiting_since is not None:
+            unseen_for = time.monotonic() - self.waiting_since
+            waiting = f"; the last write probed was still unseen after {unseen_for:.1f} s"
+        if not self.delays:
+            return "no replication delay could be observed" + waiting
+        ordered = sorted(self.delays)
+        p50 = ordered[len(ordered) // 2]
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        return (
+            f"replication lag observed in the other Region: p50 {p50:.2f} s, p99 {p99:.2f} s, max "
+            f"{ordered[-1]:.2f} s over {len(ordered)} writes (configured {configured:g} s); "
+            f"{self.unseen} not seen within {self._limit:g} s{waiting}"
+        )
 
 
 def _failure_code(exc: Exception) -> str:
@@ -400,28 +464,8 @@ class Drill:
         self.recorder = Recorder(self.clock)
 
     def _under_load(self) -> DrillResult:
-        scenario, duration = self.options.scenario, self.options.duration
         self.warm_up()
-        fault = {"data-path-failure": "data-path"}.get(scenario, "region-outage")
-        client = self.client()
-        load = ClientLoad(client, self.recorder, self.options.rate, self.run_id)
-        dns = self._dns_load()
-        load.start()
-        dns.start()
-        # A failback needs the client's breaker cool-down (15 s) after the Region returns to show it.
-        fault_time = duration * (0.2 if scenario == "failback" else 0.4)
-        if scenario == "replication-lag":
-            fault_time = duration * 0.6
-        time.sleep(fault_time)
-        self.inject(fault)
-        cleared_at: float | None = None
-        if scenario == "failback":
-            time.sleep(duration * 0.25)
-            cleared_at = self.clear()
-        time.sleep(max(0.0, duration - self.clock.now()))
-        load.stop()
-        dns.stop()
-        client.close()
+        cleared_at = self._load_through_the_fault()
         self._checker_events()
         samples = list(self.recorder.samples)
         assert self.fault_at is not None
@@ -434,28 +478,11 @@ class Drill:
         detection = (detected[0] - self.fault_at) * scale if detected else None
         dns_rto = (dns_end - self.fault_at) * scale if dns_end is not None else None
         if cleared_at is not None:
-            back = [
-                s
-                for s in samples
-                if s.path == "client" and s.ok and s.t >= cleared_at and s.region == self.faulted
-            ]
-            if back:
-                self.recorder.event(
-                    "failback", self.faulted, "client traffic answered by the Region again", back[0].t
-                )
-                self.notes.append(
-                    f"client traffic returned to {self.faulted} {back[0].t - cleared_at:.1f} s after it came "
-                    "back (the client's circuit breaker tries a Region again after its cool-down)"
-                )
-            else:
-                self.notes.append(
-                    f"no client call was answered by {self.faulted} again before the drill ended"
-                )
+            self._failback(samples, cleared_at)
         acknowledged = dict(self.recorder.acknowledged)
         missing, duplicates, duplicate_keys = self.read_back(acknowledged)
         if cleared_at is None:
             self._after_recovery(missing)
-        lost = len(missing)
         read_back = ReadBack.of(
             acknowledged=len(acknowledged), lost_ids=missing, duplicate_keys=duplicate_keys
         )
@@ -464,9 +491,66 @@ class Drill:
             detection=detection,
             dns_rto=dns_rto,
             acknowledged=len(acknowledged),
-            lost=lost,
+            lost=len(missing),
             duplicates=duplicates,
             read_back=read_back,
+        )
+
+    def _load_through_the_fault(self) -> float | None:
+        """Run the load, inject the fault (and, for failback, clear it); when it was cleared."""
+        scenario, duration = self.options.scenario, self.options.duration
+        fault = {"data-path-failure": "data-path"}.get(scenario, "region-outage")
+        client = self.client()
+        load = ClientLoad(client, self.recorder, self.options.rate, self.run_id)
+        dns = self._dns_load()
+        load.start()
+        dns.start()
+        probe: LagProbe | None = None
+        if self.options.consistency == "eventual":
+            reader = self.client({self.survivor: self.target.endpoints()[self.survivor]})
+            probe = LagProbe(reader, self.recorder)
+            probe.start()
+        # A failback needs the client's breaker cool-down (15 s) after the Region returns to show it.
+        fault_time = duration * {"failback": 0.2, "replication-lag": 0.3}.get(scenario, 0.4)
+        time.sleep(fault_time)
+        if scenario == "replication-lag":  # replication pauses (FIS's pause-replication), the lag grows
+            self.target.inject("isolation", self.faulted)
+            self.recorder.event(
+                "note", self.faulted, "replication paused: the Region is cut off from the other"
+            )
+            self.say(
+                f"  {self.clock.now():6.1f} s  replication paused between {self.faulted} and {self.survivor}"
+            )
+            time.sleep(duration * 0.3)
+        if probe is not None:  # the lag before the fault: what the fault will cost
+            probe.stop()
+            self.notes.append(probe.summary(self.config.replication_lag_seconds))
+        self.inject(fault)
+        cleared_at: float | None = None
+        if scenario == "failback":
+            time.sleep(duration * 0.25)
+            cleared_at = self.clear()
+        time.sleep(max(0.0, duration - self.clock.now()))
+        load.stop()
+        dns.stop()
+        client.close()
+        return cleared_at
+
+    def _failback(self, samples: list[Sample], cleared_at: float) -> None:
+        back = [
+            s
+            for s in samples
+            if s.path == "client" and s.ok and s.t >= cleared_at and s.region == self.faulted
+        ]
+        if not back:
+            self.notes.append(f"no client call was answered by {self.faulted} again before the drill ended")
+            return
+        self.recorder.event(
+            "failback", self.faulted, "client traffic answered by the Region again", back[0].t
+        )
+        self.notes.append(
+            f"client traffic returned to {self.faulted} {back[0].t - cleared_at:.1f} s after it came "
+            "back (the client's circuit breaker tries a Region again after its cool-down)"
         )
 
     def _after_recovery(self, missing: list[str]) -> None:
@@ -529,7 +613,7 @@ class Drill:
         verdict, reasons = judge(
             scenario=options.scenario,
             consistency=options.consistency,
-            acknowledged_lost=0 if restore else lost,  # a restore judges its own missing items
+            acknowledged_lost=lost,
             duplicates=duplicates,
             rto_seconds=rto,
             dns_rto_seconds=dns_rto,
@@ -569,15 +653,3 @@ class Drill:
             runbooks=runbooks_for(options.scenario),
             notes=self.notes,
         )
-
-
-def utc(seconds_ago: float = 0.0) -> datetime:
-    return datetime.now(UTC) - timedelta(seconds=seconds_ago)
-
-
-def with_consistency(config: PlatformConfig, consistency: str) -> PlatformConfig:
-    return dataclasses.replace(config, consistency=consistency)  # type: ignore[arg-type]
-
-
-def as_dict(result: DrillResult) -> dict[str, Any]:
-    return result.to_json()
