@@ -1,4 +1,4 @@
-"""`strongroom` — run the platform locally, synthesize the infrastructure, benchmark.
+"""`strongroom` — run the platform locally, break it and drill it, operate it, synthesize it, benchmark it.
 
 Expected failures (bad configuration, busy ports, missing prerequisites) print one line that names
 the input and the fix, and exit 2; no tracebacks.
@@ -42,6 +42,20 @@ def _cmd_drill(args: argparse.Namespace) -> int:
             region=args.region,
             items=args.items,
         )
+    )
+
+
+def _cmd_tail(args: argparse.Namespace) -> int:
+    from strongroom.local.tail import tail  # noqa: PLC0415
+
+    return tail(args.region, follow=not args.no_follow, state_dir=args.state_dir)
+
+
+def _cmd_republish(args: argparse.Namespace) -> int:
+    from strongroom.ops import republish  # noqa: PLC0415
+
+    return republish(
+        region=args.region, since=args.since, until=args.until, local=args.local, state_dir=args.state_dir
     )
 
 
@@ -156,7 +170,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="strongroom", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _local_commands(commands)
+    _drill_commands(commands)
+    _operator_commands(commands)
+    _build_commands(commands)
+    return parser
 
+
+Commands = argparse._SubParsersAction  # argparse exposes no public name for it
+
+
+def _local_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     up = commands.add_parser("up", help="run the platform locally on an embedded AWS emulator")
     up.add_argument(
         "--port", type=_positive, default=8080, help="first Region's port; the next Region takes the next"
@@ -183,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     fault.add_argument("--state-dir", help="where `strongroom up` wrote local.json (default .strongroom)")
     fault.set_defaults(run=_cmd_fault)
 
+
+def _drill_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     drill = commands.add_parser(
         "drill", help="rehearse a Region failure or a restore under load; writes drill.json/md/png"
     )
@@ -201,6 +227,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     drill.set_defaults(run=_cmd_drill)
 
+
+def _operator_commands(commands: Commands[argparse.ArgumentParser]) -> None:
+    tail = commands.add_parser(
+        "tail", help="print a running platform's event stream (Kinesis), and follow it"
+    )
+    tail.add_argument("--region", required=True)
+    tail.add_argument("--no-follow", action="store_true", help="print what is there and stop")
+    tail.add_argument("--state-dir", help="where `strongroom up` wrote local.json (default .strongroom)")
+    tail.set_defaults(run=_cmd_tail)
+
+    republish = commands.add_parser(
+        "republish", help="after a Region is lost: publish a window of the survivor's transactions again"
+    )
+    republish.add_argument("--region", required=True, help="the surviving Region")
+    republish.add_argument("--since", required=True, help="ISO 8601 time, e.g. when the other Region failed")
+    republish.add_argument("--until", help="ISO 8601 time (default: now)")
+    republish.add_argument("--local", action="store_true", help="the running `strongroom up`")
+    republish.add_argument("--state-dir", help="with --local: where `strongroom up` wrote local.json")
+    republish.set_defaults(run=_cmd_republish)
+
     reconcile = commands.add_parser("reconcile", help="compare two tables item by item (after a restore)")
     reconcile.add_argument("--region", required=True)
     reconcile.add_argument("--table", required=True, help="e.g. the restored table")
@@ -209,15 +255,16 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--out", help="also write the result as JSON to this file")
     reconcile.set_defaults(run=_cmd_reconcile)
 
+
+def _build_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     synth = commands.add_parser("synth", help="synthesize every Region's stacks to cdk.out/ (offline)")
     synth.add_argument("rest", nargs=argparse.REMAINDER)
     synth.set_defaults(run=_cmd_synth)
 
     bench = commands.add_parser("bench", help="run a benchmark: `strongroom bench api`")
-    bench.add_argument("suite", choices=("api",))
+    bench.add_argument("suite", choices=("api", "publisher", "ingest"))
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     bench.set_defaults(run=_cmd_bench)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -208,6 +208,14 @@ class FunctionLimits:
 
 
 @dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """The ingestion and outbox pipelines (docs/adr/0033-pipeline-infrastructure.md): how many times the
+    ingest queue delivers a message before it moves it to the dead-letter queue (SQS maxReceiveCount)."""
+
+    ingest_max_receives: int = 5
+
+
+@dataclass(frozen=True, slots=True)
 class AlarmThresholds:
     """When an alarm fires. Periods are one minute; an alarm needs 3 breaching minutes out of 5."""
 
@@ -278,6 +286,22 @@ class ResourceNames:
     def key_alias(self, data_class: str) -> str:
         return f"alias/{self.prefix}/{data_class}"
 
+    # The pipelines (ingestion and the outbox publisher), one of each per Region.
+    def ingest_bucket(self, region: str) -> str:
+        return f"{self.prefix}-ingest-{region}"
+
+    def ingest_queue(self, region: str) -> str:
+        return f"{self.prefix}-ingest-{region}"
+
+    def ingest_dlq(self, region: str) -> str:
+        return f"{self.prefix}-ingest-dlq-{region}"
+
+    def event_stream(self, region: str) -> str:
+        return f"{self.prefix}-events-{region}"
+
+    def publisher_dlq(self, region: str) -> str:
+        return f"{self.prefix}-publisher-dlq-{region}"
+
     # The logs key admits only log groups matching log_group_patterns() (docs/adr/0020): a group the
     # platform names itself is log_group(...); the other forms are fixed by the AWS service.
     def log_group(self, purpose: str) -> str:
@@ -314,6 +338,7 @@ class PlatformConfig:
     api: ApiLimits = field(default_factory=ApiLimits)
     api_function: FunctionLimits = field(default_factory=FunctionLimits)
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     # Each problem's `type` is this base + slug (docs/adr/0017-problem-type-uris-that-cannot-be-hijacked.md)
     problem_type_base: str = DEFAULT_PROBLEM_TYPE_BASE
     security: SecurityConfig = field(default_factory=SecurityConfig)
@@ -588,6 +613,14 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
         ),
         page_size_max=r.get("page_size_max", env.ENV_PAGE_SIZE_MAX, _int_in(1, 1000), 100),
     )
+    pipeline = PipelineConfig(
+        ingest_max_receives=r.get(
+            "ingest_max_receives",
+            env.ENV_INGEST_MAX_RECEIVES,
+            _int_in(1, 1000, why="SQS moves a message to its dead-letter queue after 1 to 1000 receives"),
+            5,
+        )
+    )
     lag = r.get("replication_lag_seconds", env.ENV_REPLICATION_LAG, _float_in(0.0, 3600.0), 1.0)
     problem_type_base = r.get(
         "problem_type_base", env.ENV_PROBLEM_TYPE_BASE, checked_problem_type_base, DEFAULT_PROBLEM_TYPE_BASE
@@ -638,6 +671,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
         dns=dns,
         retention=retention,
         api=limits,
+        pipeline=pipeline,
         problem_type_base=problem_type_base,
         security=security,
     )

@@ -46,6 +46,8 @@ ENV_ALARM_EMAIL = "STRONGROOM_ALARM_EMAIL"
 ENV_ALARM_TOPIC_ARN = "STRONGROOM_ALARM_TOPIC_ARN"
 ENV_OBJECT_LOCK_DAYS = "STRONGROOM_OBJECT_LOCK_DAYS"
 ENV_WAF_ANONYMOUS_IP_ACTION = "STRONGROOM_WAF_ANONYMOUS_IP_ACTION"
+# How many times the ingest queue delivers a message before moving it to its dead-letter queue.
+ENV_INGEST_MAX_RECEIVES = "STRONGROOM_INGEST_MAX_RECEIVES"
 ENV_SECRET_ROTATION_DAYS = "STRONGROOM_SECRET_ROTATION_DAYS"  # noqa: S105 - a variable name
 # Read by config, and at first use by the runtime and the local gateway (strongroom.runtime.problems).
 ENV_PROBLEM_TYPE_BASE = "STRONGROOM_PROBLEM_TYPE_BASE"
@@ -54,13 +56,25 @@ ENV_PROBLEM_TYPE_BASE = "STRONGROOM_PROBLEM_TYPE_BASE"
 ENV_AWS_REGION = "AWS_REGION"  # set by Lambda
 ENV_AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"  # honoured by boto3 itself; local mode points it at the emulator
 ENV_TRANSACTIONS_TABLE = "STRONGROOM_TRANSACTIONS_TABLE"
+# The ingest function (strongroom.runtime.ingest; docs/adr/0031-batch-ingestion-exactly-once.md): its
+# audit table, the queue its continuations go to (default: the queue the message came from), and how
+# much of the invocation's time is kept back to write a checkpoint (seconds).
+ENV_AUDIT_TABLE = "STRONGROOM_AUDIT_TABLE"
+ENV_INGEST_QUEUE_URL = "STRONGROOM_INGEST_QUEUE_URL"
+ENV_INGEST_TIME_MARGIN = "STRONGROOM_INGEST_TIME_MARGIN_SECONDS"
 ENV_DATA_KEY_ID = "STRONGROOM_DATA_KEY_ID"
 ENV_HEALTH_CANARY_CIPHERTEXT = "STRONGROOM_HEALTH_CANARY_CIPHERTEXT"
-# How long one deep-health result is shared within an execution environment (whole seconds; 0 = never).
+# How long one deep-health result is shared within an execution environment (seconds; 0 = never).
 ENV_DEEP_HEALTH_INTERVAL = "STRONGROOM_DEEP_HEALTH_INTERVAL_SECONDS"
+# The Region's ingest bucket (GET /files lists it, with each file's status from the audit table).
+ENV_INGEST_BUCKET = "STRONGROOM_INGEST_BUCKET"
 ENV_CURSOR_SECRET = "STRONGROOM_CURSOR_SECRET"  # noqa: S105 - the variable's name, not a secret
 # In AWS the secret itself is never in the environment: the function reads it from Secrets Manager.
 ENV_CURSOR_SECRET_ID = "STRONGROOM_CURSOR_SECRET_ID"  # noqa: S105 - the variable's name, not a secret
+# The outbox publisher (strongroom.runtime.publisher): its Region's Kinesis stream (name or ARN), and
+# how many PutRecords attempts one group of records gets before the batch is reported as failed.
+ENV_OUTBOX_STREAM = "STRONGROOM_OUTBOX_STREAM"
+ENV_PUBLISHER_MAX_ATTEMPTS = "STRONGROOM_PUBLISHER_MAX_ATTEMPTS"
 ENV_TRACING = "POWERTOOLS_TRACE_DISABLED"  # Powertools' own switch; "true" disables tracing
 ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"

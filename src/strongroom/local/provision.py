@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -114,3 +115,107 @@ def new_cursor_secret() -> str:
     """A fresh application secret in the format the rotation function writes in AWS (one live cursor
     key and the pseudonym secret), so local mode reads what a deployed function reads."""
     return new_application_secret().to_json()
+
+
+# Uploads land here; only objects under it start ingestion, so rejects written beside them never do.
+INGEST_PREFIX = "incoming/"
+DEFAULT_MAX_RECEIVE_COUNT = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionedPipelines:
+    """One Region's ingestion and outbox resources in the emulator."""
+
+    ingest_bucket: str
+    ingest_queue_url: str
+    ingest_queue_arn: str
+    ingest_dlq_url: str
+    event_stream: str
+    event_stream_arn: str
+    publisher_dlq_url: str
+
+    def to_state(self) -> dict[str, str]:
+        """The fields `strongroom up` adds to local.json for this Region."""
+        return {
+            "ingestBucket": self.ingest_bucket,
+            "ingestPrefix": INGEST_PREFIX,
+            "ingestQueue": self.ingest_queue_url,
+            "ingestDlq": self.ingest_dlq_url,
+            "eventStream": self.event_stream,
+            "publisherDlq": self.publisher_dlq_url,
+        }
+
+
+def _queue(sqs: Any, name: str, key_arn: str, attributes: dict[str, str] | None = None) -> tuple[str, str]:
+    url: str = sqs.create_queue(QueueName=name, Attributes={"KmsMasterKeyId": key_arn, **(attributes or {})})[
+        "QueueUrl"
+    ]
+    arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def provision_pipelines(
+    config: PlatformConfig,
+    region: str,
+    *,
+    s3: Any,
+    sqs: Any,
+    kinesis: Any,
+    key_ids: dict[str, str],
+    max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
+) -> ProvisionedPipelines:
+    """The Region's ingest bucket (versioned, KMS) notifying its queue (with a dead-letter queue) of
+    objects created under :data:`INGEST_PREFIX`, its event stream (on demand, KMS) and the
+    publisher's dead-letter queue — the resources the CDK platform stack deploys, by the same names."""
+    names, key = config.names, key_ids["pipeline"]
+    dlq_url, dlq_arn = _queue(sqs, names.ingest_dlq(region), key)
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count})
+    queue_url, queue_arn = _queue(sqs, names.ingest_queue(region), key, {"RedrivePolicy": redrive})
+    bucket = names.ingest_bucket(region)
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}
+            ]
+        },
+    )
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": queue_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": INGEST_PREFIX}]}},
+                }
+            ]
+        },
+    )
+    _drain_test_event(sqs, queue_url)
+    stream = names.event_stream(region)
+    kinesis.create_stream(StreamName=stream, StreamModeDetails={"StreamMode": "ON_DEMAND"})
+    kinesis.start_stream_encryption(StreamName=stream, EncryptionType="KMS", KeyId=key)
+    stream_arn: str = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"][
+        "StreamARN"
+    ]
+    publisher_dlq_url, _ = _queue(sqs, names.publisher_dlq(region), key)
+    return ProvisionedPipelines(
+        ingest_bucket=bucket,
+        ingest_queue_url=queue_url,
+        ingest_queue_arn=queue_arn,
+        ingest_dlq_url=dlq_url,
+        event_stream=stream,
+        event_stream_arn=stream_arn,
+        publisher_dlq_url=publisher_dlq_url,
+    )
+
+
+def _drain_test_event(sqs: Any, queue_url: str) -> None:
+    """S3 sends an ``s3:TestEvent`` when notifications are configured; it is not an upload."""
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    for message in messages:
+        if '"s3:TestEvent"' in message["Body"]:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

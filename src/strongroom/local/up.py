@@ -27,10 +27,19 @@ from strongroom.local.control import ControlServer, FaultController
 from strongroom.local.functions import FunctionPool
 from strongroom.local.gateway import CALLER_ARN, Gateway, Principals
 from strongroom.local.health_checker import HealthChecker
-from strongroom.local.provision import ProvisionedRegion, new_cursor_secret, provision_region
+from strongroom.local.pollers import SqsPoller, StreamPoller, send_to_queue
+from strongroom.local.provision import (
+    INGEST_PREFIX,
+    ProvisionedPipelines,
+    ProvisionedRegion,
+    new_cursor_secret,
+    provision_pipelines,
+    provision_region,
+)
 from strongroom.local.serving import RegionEndpoint
 from strongroom.local.sigv4 import Credentials
 from strongroom.runtime import problems
+from strongroom.runtime.adapters.schema import is_transaction_record
 
 DEFAULT_PORT = 8080
 # What the functions authenticate to the emulator with: their "execution role", not the API caller's.
@@ -226,8 +235,9 @@ def local_platform(
         }
         principals = Principals(credentials, emu.endpoint)
         endpoints: dict[str, RegionEndpoint] = {}
+        served: dict[str, tuple[ProvisionedRegion, dict[str, str]]] = {}
         for name, region_port in zip(regions, ports, strict=True):
-            endpoints[name], provisioned = _serve_region(
+            endpoints[name], provisioned, environment = _serve_region(
                 stack,
                 config=config,
                 name=name,
@@ -239,6 +249,7 @@ def local_platform(
                 time_scale=time_scale,
                 function_log=function_log,
             )
+            served[name] = (provisioned, environment)
             state["regions"][name] = {
                 "url": endpoints[name].url,
                 "transactionsTable": provisioned.transactions_table,
@@ -259,6 +270,20 @@ def local_platform(
                 lag_seconds=config.replication_lag_seconds,
             )
             say(f"  global tables: {config.consistency} consistency across {', '.join(regions)}")
+        for name, (provisioned, environment) in served.items():
+            pipelines = _run_pipelines(
+                stack,
+                config=config,
+                name=name,
+                emulator_endpoint=emu.endpoint,
+                provisioned=provisioned,
+                environment=environment,
+            )
+            state["regions"][name].update(pipelines.to_state())
+            say(
+                f"  {name}: ingestion from s3://{pipelines.ingest_bucket}/{INGEST_PREFIX}, "
+                f"events to {pipelines.event_stream}"
+            )
         state_file = StateFile(directory, state)
         checker = HealthChecker(
             {name: _deep_health_url(e.url) for name, e in endpoints.items()}, config.health_check, time_scale
@@ -296,7 +321,7 @@ def _serve_region(
     concurrency: int,
     time_scale: float,
     function_log: Path | None,
-) -> tuple[RegionEndpoint, ProvisionedRegion]:
+) -> tuple[RegionEndpoint, ProvisionedRegion, dict[str, str]]:
     session = boto3.session.Session(
         aws_access_key_id=_PROVISIONER, aws_secret_access_key=_PROVISIONER, region_name=name
     )
@@ -326,7 +351,93 @@ def _serve_region(
     endpoint = RegionEndpoint(name, make_gateway)
     endpoint.start()
     stack.callback(endpoint.close)
-    return endpoint, provisioned
+    return endpoint, provisioned, environment
+
+
+# Local pipeline functions: fewer environments than the API's; the queue's visibility timeout is
+# short so a failed message is retried within seconds here (AWS: six times the function timeout).
+PIPELINE_CONCURRENCY = 2
+LOCAL_VISIBILITY_TIMEOUT = 10
+
+
+def _run_pipelines(
+    stack: ExitStack,
+    *,
+    config: PlatformConfig,
+    name: str,
+    emulator_endpoint: str,
+    provisioned: ProvisionedRegion,
+    environment: dict[str, str],
+) -> ProvisionedPipelines:
+    """The Region's ingestion (S3 → SQS → ingest function) and outbox publisher (the transactions
+    table's stream → publisher → Kinesis), fed by pollers with Lambda's event source semantics."""
+    session = boto3.session.Session(
+        aws_access_key_id=_PROVISIONER, aws_secret_access_key=_PROVISIONER, region_name=name
+    )
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=emulator_endpoint)  # type: ignore[call-overload]
+
+    sqs = client("sqs")
+    pipelines = provision_pipelines(
+        config,
+        name,
+        s3=client("s3"),
+        sqs=sqs,
+        kinesis=client("kinesis"),
+        key_ids=provisioned.key_ids,
+        max_receive_count=config.pipeline.ingest_max_receives,
+    )
+    ingest = FunctionPool(
+        "strongroom-ingest",
+        {
+            **environment,
+            env.ENV_AUDIT_TABLE: provisioned.audit_table,
+            env.ENV_INGEST_QUEUE_URL: pipelines.ingest_queue_url,
+            env.ENV_SERVICE_NAME: "strongroom-ingest",
+        },
+        PIPELINE_CONCURRENCY,
+        handler="strongroom.runtime.ingest:handler",
+        timeout=config.api_function.timeout_seconds * 6,
+    )
+    stack.callback(ingest.close)
+    publisher = FunctionPool(
+        "strongroom-publisher",
+        {
+            **environment,
+            env.ENV_OUTBOX_STREAM: pipelines.event_stream,
+            env.ENV_SERVICE_NAME: "strongroom-publisher",
+        },
+        PIPELINE_CONCURRENCY,
+        handler="strongroom.runtime.publisher:handler",
+        timeout=config.api_function.timeout_seconds * 6,
+    )
+    stack.callback(publisher.close)
+    stream_arn = client("dynamodb").describe_table(TableName=provisioned.transactions_table)["Table"][
+        "LatestStreamArn"
+    ]
+    pollers: list[SqsPoller | StreamPoller] = [
+        SqsPoller(
+            sqs,
+            pipelines.ingest_queue_url,
+            pipelines.ingest_queue_arn,
+            name,
+            ingest.invoke,
+            visibility_timeout=LOCAL_VISIBILITY_TIMEOUT,
+        ),
+        StreamPoller(
+            client("dynamodbstreams"),
+            stream_arn,
+            name,
+            publisher.invoke,
+            accept=is_transaction_record,
+            on_failure=send_to_queue(sqs, pipelines.publisher_dlq_url),
+        ),
+    ]
+    for poller in pollers:
+        poller.start()
+        stack.callback(poller.stop)
+    return pipelines
 
 
 def _banner(state: dict[str, Any], credentials: Credentials, state_path: Path) -> str:
