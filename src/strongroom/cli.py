@@ -59,6 +59,15 @@ def _cmd_republish(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_redrive(args: argparse.Namespace) -> int:
+    from strongroom.ops import redrive  # noqa: PLC0415
+
+    queues = [args.queue] if args.queue else ["ingest", "publisher"]
+    return redrive(
+        region=args.region, queues=queues, dry_run=args.dry_run, local=args.local, state_dir=args.state_dir
+    )
+
+
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     drill = importlib.import_module("strongroom.drill.cli")
     return int(
@@ -246,6 +255,16 @@ def _operator_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     republish.add_argument("--local", action="store_true", help="the running `strongroom up`")
     republish.add_argument("--state-dir", help="with --local: where `strongroom up` wrote local.json")
     republish.set_defaults(run=_cmd_republish)
+
+    redrive = commands.add_parser(
+        "redrive", help="show a Region's dead-letter queues and replay their messages idempotently"
+    )
+    redrive.add_argument("--region", required=True)
+    redrive.add_argument("--queue", choices=("ingest", "publisher"), help="default: both")
+    redrive.add_argument("--dry-run", action="store_true", help="show the messages, replay nothing")
+    redrive.add_argument("--local", action="store_true", help="the running `strongroom up`")
+    redrive.add_argument("--state-dir", help="with --local: where `strongroom up` wrote local.json")
+    redrive.set_defaults(run=_cmd_redrive)
 
     reconcile = commands.add_parser("reconcile", help="compare two tables item by item (after a restore)")
     reconcile.add_argument("--region", required=True)

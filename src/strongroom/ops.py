@@ -1,4 +1,5 @@
-"""Operator commands for the pipelines: `strongroom republish` (after a Region is lost).
+"""Operator commands for the pipelines: `strongroom republish` (after a Region is lost) and
+`strongroom redrive` (after a fix, replay what the dead-letter queues hold).
 
 `strongroom republish --region R --since T [--until T] [--local]` publishes, from Region R's table to
 R's event stream, every transaction updated in the window: the failover step that closes the gap when
@@ -31,7 +32,18 @@ def parse_time(raw: str, option: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _clients(region: str, local: bool, state_dir: str | None) -> tuple[Any, Any]:
+class _Session:
+    """boto3 clients for one Region: the running `strongroom up`'s emulator (``--local``), else AWS."""
+
+    def __init__(self, session: boto3.session.Session, endpoint: str | None) -> None:
+        self._session = session
+        self._endpoint = endpoint
+
+    def client(self, service: str) -> Any:
+        return self._session.client(service, endpoint_url=self._endpoint)  # type: ignore[call-overload]
+
+
+def _session(region: str, local: bool, state_dir: str | None) -> _Session:
     if local:
         from strongroom.local.client import read_state  # noqa: PLC0415
 
@@ -41,14 +53,11 @@ def _clients(region: str, local: bool, state_dir: str | None) -> tuple[Any, Any]
             aws_secret_access_key="local-ops",  # noqa: S106 - the emulator checks no key
             region_name=region,
         )
-        endpoint = state["emulator"]
-        return session.client("dynamodb", endpoint_url=endpoint), session.client(
-            "kinesis", endpoint_url=endpoint
-        )
+        return _Session(session, state["emulator"])
     session = boto3.session.Session(region_name=region)
     if session.get_credentials() is None:
         raise OpsError("no AWS credentials: configure them (profile, SSO or role), or pass --local")
-    return session.client("dynamodb"), session.client("kinesis")
+    return _Session(session, None)
 
 
 def republish(
@@ -62,7 +71,8 @@ def republish(
     if end < start:
         raise OpsError(f"--until {until} is before --since {since}")
     names = load_config().names
-    dynamodb, kinesis = _clients(region, local, state_dir)
+    session = _session(region, local, state_dir)
+    dynamodb, kinesis = session.client("dynamodb"), session.client("kinesis")
     try:
         result = run(
             dynamodb=dynamodb,
@@ -77,4 +87,131 @@ def republish(
         raise OpsError(f"{exc}; run the same command again: what was published is deduplicated") from None
     document = {"region": region, "scanned": result.scanned, "published": result.published}
     print(json.dumps(document, indent=2))
+    return 0
+
+
+# --- redrive -------------------------------------------------------------------------------------
+
+
+def _queue_url(sqs: Any, name: str) -> str:
+    try:
+        return str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
+    except sqs.exceptions.QueueDoesNotExist:
+        raise OpsError(
+            f"queue {name} does not exist in this Region: is the platform deployed (or running)?"
+        ) from None
+
+
+def _dead_letters(sqs: Any, url: str) -> list[dict[str, Any]]:
+    """Every message waiting in ``url`` (received, so hidden for the visibility timeout, not deleted)."""
+    found: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=120).get(
+            "Messages", []
+        )
+        if not batch:
+            return found
+        found += batch
+
+
+def _describe(queue: str, body: str) -> str:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return "not JSON: " + body[:80]
+    if queue == "publisher":
+        info = document.get("DDBStreamBatchInfo", {})
+        return (
+            f"stream records {info.get('startSequenceNumber')}..{info.get('endSequenceNumber')} "
+            f"({info.get('batchSize')}) on shard {info.get('shardId') or '?'}"
+        )
+    records = document.get("Records") if isinstance(document, dict) else None
+    if records:
+        return ", ".join(
+            f"s3://{r['s3']['bucket']['name']}/{r['s3']['object']['key']}" for r in records if "s3" in r
+        )
+    return "continuation of " + str(document.get("key", document))[:80]
+
+
+def _replay_stream_records(streams: Any, kinesis: Any, stream: str, region: str, body: str) -> int:
+    """Read the failed range from the table's stream again and publish it (same event ids: consumers
+    drop what they had); returns how many records were published."""
+    from strongroom.local.stream_records import lambda_shaped  # noqa: PLC0415
+    from strongroom.runtime.publisher import publish  # noqa: PLC0415
+
+    info = json.loads(body)["DDBStreamBatchInfo"]
+    start, end = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
+    try:
+        iterator = streams.get_shard_iterator(
+            StreamArn=info["streamArn"],
+            ShardId=info["shardId"],
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
+            SequenceNumber=info["startSequenceNumber"],
+        )["ShardIterator"]
+    except Exception as exc:  # trimmed (24 h retention) or the shard is gone
+        raise OpsError(
+            f"the stream no longer holds records {start}..{end} ({type(exc).__name__}): publish their "
+            "window with `strongroom republish --region ... --since ...` instead"
+        ) from None
+    records: list[dict[str, Any]] = []
+    while iterator:
+        answer = streams.get_records(ShardIterator=iterator, Limit=1000)
+        batch = answer.get("Records", [])
+        records += [r for r in batch if start <= int(r["dynamodb"]["SequenceNumber"]) <= end]
+        if not batch or int(batch[-1]["dynamodb"]["SequenceNumber"]) >= end:
+            break
+        iterator = answer.get("NextShardIterator")
+    result = publish(
+        [lambda_shaped(r, info["streamArn"]) for r in records], kinesis=kinesis, stream=stream, region=region
+    )
+    if result.response()["batchItemFailures"]:
+        raise OpsError(
+            "some records could not be published again; nothing was removed from the DLQ: run it again"
+        )
+    return len(records)
+
+
+def redrive(
+    *, region: str, queues: list[str], dry_run: bool, local: bool, state_dir: str | None = None
+) -> int:
+    """Show each dead-letter queue's messages and, unless ``dry_run``, replay them: ingest messages go
+    back to the ingest queue (ingestion is exactly once), publisher failures are read from the stream
+    again and published (event ids deduplicate). A message is deleted only once it was replayed."""
+    names = load_config().names
+    session = _session(region, local, state_dir)
+    sqs = session.client("sqs")
+    report: dict[str, Any] = {"region": region, "dryRun": dry_run, "queues": {}}
+    for queue in queues:
+        dlq_name = names.ingest_dlq(region) if queue == "ingest" else names.publisher_dlq(region)
+        dlq = _queue_url(sqs, dlq_name)
+        messages = _dead_letters(sqs, dlq)
+        replayed = 0
+        for message in messages:
+            if dry_run:
+                continue
+            if queue == "ingest":
+                sqs.send_message(
+                    QueueUrl=_queue_url(sqs, names.ingest_queue(region)), MessageBody=message["Body"]
+                )
+            else:
+                _replay_stream_records(
+                    session.client("dynamodbstreams"),
+                    session.client("kinesis"),
+                    names.event_stream(region),
+                    region,
+                    message["Body"],
+                )
+            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+            replayed += 1
+        if dry_run:  # make them visible again at once: a dry run changes nothing
+            for message in messages:
+                sqs.change_message_visibility(
+                    QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+        report["queues"][queue] = {
+            "deadLetterQueue": dlq_name,
+            "messages": [{"id": m["MessageId"], "what": _describe(queue, m["Body"])} for m in messages],
+            "replayed": replayed,
+        }
+    print(json.dumps(report, indent=2))
     return 0

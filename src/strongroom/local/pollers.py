@@ -195,6 +195,7 @@ class StreamPoller:
         self._starting_position = starting_position
         self._iterators: dict[str, str] = {}
         self._pending: list[dict[str, Any]] = []  # read from the shard, not yet processed
+        self._shard_of: dict[str, str] = {}  # sequence number → shard, for on-failure descriptions
         self.stats = PollerStats()
         self._loop = _Loop("stream-poller", self.poll_once, idle)
 
@@ -216,6 +217,7 @@ class StreamPoller:
                 event["awsRegion"] = self._region
                 if self._accept(event):
                     self._pending.append(event)
+                    self._shard_of[str(record["dynamodb"]["SequenceNumber"])] = shard_id
 
     def poll_once(self) -> bool:
         """Read new records and deliver the next batch; whether there was anything to deliver."""
@@ -270,6 +272,7 @@ class StreamPoller:
             {
                 "requestContext": {"condition": "RetryAttemptsExhausted"},
                 "DDBStreamBatchInfo": {
+                    "shardId": self._shard_of.get(str(records[0]["dynamodb"]["SequenceNumber"]), ""),
                     "streamArn": self._stream_arn,
                     "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
                     "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
