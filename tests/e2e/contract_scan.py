@@ -89,7 +89,7 @@ class Gap:
 
 GAPS: tuple[Gap, ...] = (
     Gap(
-        operations=frozenset({"listCustomerTransactions"}),
+        operations=frozenset({"listCustomerTransactions", "listFiles"}),
         checks=frozenset({"positive_data_acceptance"}),
         status=400,
         problem="invalid-cursor",

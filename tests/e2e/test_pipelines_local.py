@@ -80,6 +80,14 @@ def test_a_file_in_the_ingest_bucket_becomes_transactions_rejects_and_an_audit_r
     ]
     assert record["status"]["S"] == "completed"
     assert (record["created"]["N"], record["rejected"]["N"], record["rowsRead"]["N"]) == ("2", "1", "3")
+    # AND GET /files (signed) shows the file with its status
+    listed = platform.client(REGION).request("GET", "/files?limit=100")
+    assert listed.status == 200, listed.body
+    (entry,) = [f for f in listed.json()["items"] if f["key"] == key]
+    assert entry["status"] == "completed"
+    assert entry["counts"] == {"read": 3, "created": 2, "replayed": 0, "rejected": 1}
+    assert entry["rejects"] == f"rejects/{key}.jsonl"
+    assert platform.client(REGION).unsigned().request("GET", "/files").status == 403
 
 
 def test_a_created_transaction_reaches_the_event_stream_and_tail_prints_it(platform: Platform) -> None:

@@ -73,6 +73,7 @@ def test_every_registered_operation_is_documented_and_nothing_else(spec: dict[st
         ("/transactions", "post"),
         ("/transactions/{transaction_id}", "get"),
         ("/customers/{customer_id}/transactions", "get"),
+        ("/files", "get"),
         ("/health", "get"),
         ("/health/deep", "get"),
         ("/openapi.json", "get"),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from strongroom.config import PlatformConfig
 from strongroom.runtime.adapters import kms
+from strongroom.runtime.adapters.files import INGEST_PREFIX
 from strongroom.runtime.adapters.schema import AUDIT, TRANSACTIONS, TableSchema
 from strongroom.runtime.keys import new_application_secret
 
@@ -117,8 +118,6 @@ def new_cursor_secret() -> str:
     return new_application_secret().to_json()
 
 
-# Uploads land here; only objects under it start ingestion, so rejects written beside them never do.
-INGEST_PREFIX = "incoming/"
 DEFAULT_MAX_RECEIVE_COUNT = 5
 
 

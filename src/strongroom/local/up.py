@@ -29,7 +29,6 @@ from strongroom.local.gateway import CALLER_ARN, Gateway, Principals
 from strongroom.local.health_checker import HealthChecker
 from strongroom.local.pollers import SqsPoller, StreamPoller, send_to_queue
 from strongroom.local.provision import (
-    INGEST_PREFIX,
     ProvisionedPipelines,
     ProvisionedRegion,
     new_cursor_secret,
@@ -39,6 +38,7 @@ from strongroom.local.provision import (
 from strongroom.local.serving import RegionEndpoint
 from strongroom.local.sigv4 import Credentials
 from strongroom.runtime import problems
+from strongroom.runtime.adapters.files import INGEST_PREFIX
 from strongroom.runtime.adapters.schema import is_transaction_record
 
 DEFAULT_PORT = 8080
@@ -79,6 +79,8 @@ def function_environment(
         env.ENV_AWS_ENDPOINT_URL: endpoint,
         **_FUNCTION_CREDENTIALS,
         env.ENV_TRANSACTIONS_TABLE: region.transactions_table,
+        env.ENV_INGEST_BUCKET: config.names.ingest_bucket(region.region),
+        env.ENV_AUDIT_TABLE: region.audit_table,
         env.ENV_DATA_KEY_ID: region.data_key_id,
         env.ENV_HEALTH_CANARY_CIPHERTEXT: region.health_canary_ciphertext,
         env.ENV_CURSOR_SECRET: cursor_secret,

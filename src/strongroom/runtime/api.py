@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from strongroom.runtime.adapters.files import FileCatalog
+
 _CUSTOMER_ID_RE = re.compile(CUSTOMER_ID_PATTERN)
 _LIMIT_RE = re.compile(r"[0-9]{1,4}")
 _RETRYABLE_AWS_CODES = frozenset(
@@ -84,6 +86,8 @@ class Dependencies:
     health: DeepHealthCheck
     cursors: CursorCodec | None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # GET /files: built on first use (an S3 client costs the cold start nothing until then).
+    files: Callable[[], FileCatalog] | None = None
 
 
 _dependencies: Dependencies | None = None
@@ -126,7 +130,8 @@ def _build_dependencies() -> Dependencies:
 
         secret = read_secret(session.client("secretsmanager", config=config), settings.cursor_secret_id)
         settings = settings.with_cursor_secret(secret)
-    store = TransactionStore(session.client("dynamodb", config=config), settings.transactions_table)
+    dynamodb = session.client("dynamodb", config=config)
+    store = TransactionStore(dynamodb, settings.transactions_table)
     health = DeepHealthCheck(
         region=settings.region,
         store=store,
@@ -137,7 +142,17 @@ def _build_dependencies() -> Dependencies:
     )
     # Every live cursor key (current and previous) comes with the one value read above.
     cursors = CursorCodec(settings.application_secret) if settings.application_secret else None
-    return Dependencies(settings=settings, store=store, health=health, cursors=cursors)
+    files = None
+    if settings.ingest_bucket and settings.audit_table:
+        bucket, audit_table = settings.ingest_bucket, settings.audit_table
+
+        def catalog() -> FileCatalog:
+            from strongroom.runtime.adapters.files import FileCatalog  # noqa: PLC0415 - GET /files only
+
+            return FileCatalog(session.client("s3", config=config), dynamodb, bucket, audit_table)
+
+        files = cache(catalog)
+    return Dependencies(settings=settings, store=store, health=health, cursors=cursors, files=files)
 
 
 # --- the operations (declared in routes.py), registered with the resolver ---
@@ -284,6 +299,22 @@ def list_customer_transactions(customer_id: str) -> Response[str]:
     page = deps.store.list_for_customer(customer_id, limit, after)
     next_cursor = deps.cursors.encode(scope, page.next_position) if page.next_position else None
     return _json(200, {"items": [transaction_json(t) for t in page.transactions], "nextCursor": next_cursor})
+
+
+@handles(routes.LIST_FILES)
+def list_files() -> Response[str]:
+    deps = dependencies()
+    if deps.files is None or deps.cursors is None:
+        raise SettingsError("the ingest bucket, the audit table or the cursor secret is not configured")
+    query = app.current_event.query_string_parameters or {}
+    limit = _limit(query.get("limit"), deps.settings)
+    cursor = query.get("cursor")
+    position = deps.cursors.decode("files", cursor) if cursor else {}
+    if cursor and not position.get("token"):
+        raise InvalidCursor("the cursor is not one of this listing's")
+    entries, token = deps.files().page(limit, position.get("token"))
+    next_cursor = deps.cursors.encode("files", {"token": token}) if token else None
+    return _json(200, {"items": [e.to_json() for e in entries], "nextCursor": next_cursor})
 
 
 @handles(routes.HEALTH)

@@ -173,6 +173,34 @@ class TransactionPage(TypedDict):
 
 
 @with_config(ConfigDict(extra="forbid"))
+class FileCounts(TypedDict):
+    read: Annotated[int, Field(ge=0, description="Rows read so far")]
+    created: Annotated[int, Field(ge=0, description="Rows that created a transaction")]
+    replayed: Annotated[int, Field(ge=0, description="Rows whose transaction already existed")]
+    rejected: Annotated[
+        int, Field(ge=0, description="Rows refused, each with its reason in the rejects object")
+    ]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class File(TypedDict):
+    """An uploaded file and how its ingestion went (its latest version)."""
+
+    key: Annotated[str, Field(description="The object key, under incoming/")]
+    size: Annotated[int, Field(ge=0, description="Bytes")]
+    lastModified: Annotated[str, Field(description=_UTC_TIME, json_schema_extra=_timestamp)]
+    status: Literal["pending", "in-progress", "completed", "failed"]
+    counts: NotRequired[FileCounts]
+    rejects: NotRequired[Annotated[str, Field(description="The key of the rejected rows' JSON Lines object")]]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class FilePage(TypedDict):
+    items: list[File]
+    nextCursor: Annotated[str | None, Field(description="Pass back as ?cursor= for the next page")]
+
+
+@with_config(ConfigDict(extra="forbid"))
 class HealthCheck(TypedDict):
     status: Literal["pass", "fail"]
     latencyMs: float

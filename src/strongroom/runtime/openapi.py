@@ -22,7 +22,7 @@ from strongroom.runtime.domain.transaction import (
     IDEMPOTENCY_KEY_PATTERN,
     TRANSACTION_ID_PATTERN,
 )
-from strongroom.runtime.models import CreateTransaction, Health, Transaction, TransactionPage
+from strongroom.runtime.models import CreateTransaction, FilePage, Health, Transaction, TransactionPage
 from strongroom.runtime.routes import GET_TRANSACTION, OPERATIONS, SECURITY_HEADERS, Operation
 from strongroom.runtime.settings import RuntimeSettings
 
@@ -47,6 +47,7 @@ MODELS: dict[str, Any] = {
     "CreateTransaction": CreateTransaction,
     "Transaction": Transaction,
     "TransactionPage": TransactionPage,
+    "FilePage": FilePage,
     "Health": Health,
     "Problem": Problem,
 }
@@ -85,6 +86,7 @@ _HANDLER_PROBLEMS: dict[str, tuple[p.ProblemType, ...]] = {
     ),
     "getTransaction": (p.NOT_FOUND, p.SERVICE_UNAVAILABLE),
     "listCustomerTransactions": (p.NOT_FOUND, p.INVALID_PARAMETER, p.INVALID_CURSOR, p.SERVICE_UNAVAILABLE),
+    "listFiles": (p.INVALID_PARAMETER, p.INVALID_CURSOR, p.SERVICE_UNAVAILABLE),
     "health": (),
     "deepHealth": (),
     "openapi": (),

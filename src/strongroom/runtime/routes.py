@@ -89,6 +89,15 @@ LIST_CUSTOMER_TRANSACTIONS = Operation(
     response="TransactionPage",
     query=("limit", "cursor"),
 )
+LIST_FILES = Operation(
+    "GET",
+    "/files",
+    operation_id="listFiles",
+    summary="List the Region's uploaded files, each with its ingestion status",
+    status=200,
+    response="FilePage",
+    query=("limit", "cursor"),
+)
 HEALTH = Operation(
     "GET",
     "/health",
@@ -120,6 +129,7 @@ OPERATIONS: tuple[Operation, ...] = (
     CREATE_TRANSACTION,
     GET_TRANSACTION,
     LIST_CUSTOMER_TRANSACTIONS,
+    LIST_FILES,
     HEALTH,
     DEEP_HEALTH,
     OPENAPI,

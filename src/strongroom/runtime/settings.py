@@ -31,6 +31,8 @@ class RuntimeSettings:
     page_size_default: int = 20
     page_size_max: int = 100
     deep_health_interval_seconds: float = 5.0
+    ingest_bucket: str | None = None  # GET /files lists it
+    audit_table: str | None = None  # and reads each file's status here
     # Parsed once, when the settings are made (a bad value fails the cold start, naming the fix).
     application_secret: ApplicationSecret | None = field(init=False, repr=False, compare=False)
     pseudonym_key: bytes = field(init=False, repr=False, compare=False)
@@ -66,6 +68,8 @@ class RuntimeSettings:
             max_body_bytes=_int(e, env.ENV_MAX_BODY_BYTES, 8192),
             page_size_max=_int(e, env.ENV_PAGE_SIZE_MAX, 100),
             deep_health_interval_seconds=_seconds(e, env.ENV_DEEP_HEALTH_INTERVAL, 5.0),
+            ingest_bucket=e.get(env.ENV_INGEST_BUCKET) or None,
+            audit_table=e.get(env.ENV_AUDIT_TABLE) or None,
         )
 
 

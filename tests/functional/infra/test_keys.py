@@ -157,7 +157,11 @@ def test_named_services_use_a_key_for_callers_of_this_account_only() -> None:
             "secretsmanager.eu-west-1.amazonaws.com",
         ],
         "logs": ["sns.eu-west-1.amazonaws.com"],
-        "pipeline": ["s3.eu-west-1.amazonaws.com"],
+        "pipeline": [
+            "kinesis.eu-west-1.amazonaws.com",
+            "s3.eu-west-1.amazonaws.com",
+            "sqs.eu-west-1.amazonaws.com",
+        ],
     }
     for statements in policies.values():
         statement = _by_sid(statements, "AccountUsesTheKeyThroughNamedServices")
@@ -247,8 +251,12 @@ def test_logs_key_lets_cloudwatch_logs_encrypt_only_the_platforms_log_groups() -
     assert _by_sid(statements, "CloudWatchAlarmsPublishToEncryptedTopics")["Principal"] == {
         "Service": "cloudwatch.amazonaws.com"
     }
-    for data_class in ("data", "pipeline"):
-        assert not any("Service" in s["Principal"] for s in _policies(_template())[data_class])
+    assert not any("Service" in s["Principal"] for s in _policies(_template())["data"])
+    # The pipeline key's only service principal is S3 notifying the platform's queues (docs/adr/0033).
+    services = [
+        s["Principal"]["Service"] for s in _policies(_template())["pipeline"] if "Service" in s["Principal"]
+    ]
+    assert services == ["s3.amazonaws.com"]
 
 
 def _key_stack_policies() -> dict[str, list[dict[str, Any]]]:

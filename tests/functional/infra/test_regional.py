@@ -110,6 +110,8 @@ REGIONAL_LOG_GROUPS = {
     "/strongroom/network/flow-logs",
     "/strongroom/network/dns-queries",
     "/aws/lambda/strongroom-api",
+    "/aws/lambda/strongroom-ingest",  # the pipelines (docs/adr/0033)
+    "/aws/lambda/strongroom-publisher",
     "/strongroom/api/access-logs",
     "API-Gateway-Execution-Logs_<Api>/v1",
     "aws-waf-logs-strongroom-api",
@@ -163,6 +165,15 @@ def test_alarms_notify_the_encrypted_topic_and_link_a_runbook_that_exists(
         f"strongroom-{region}-api-5xx-rate",
         f"strongroom-{region}-api-4xx-rate",
         f"strongroom-{region}-api-latency-p99",
+        # the pipelines (docs/adr/0033): both functions, both dead-letter queues, the stream consumer
+        *(
+            f"strongroom-{region}-{f}-{m}"
+            for f in ("ingest", "publisher")
+            for m in ("errors", "throttles", "duration-p99")
+        ),
+        f"strongroom-{region}-ingest-dlq-depth",
+        f"strongroom-{region}-publisher-dlq-depth",
+        f"strongroom-{region}-publisher-iterator-age",
         f"strongroom-{region}-transactions-throttles",
         f"strongroom-{region}-audit-throttles",
         f"strongroom-{region}-audit-replication-to-{peer}",  # the MREC audit table only

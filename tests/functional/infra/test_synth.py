@@ -91,10 +91,10 @@ def test_network_cost_counts_interface_endpoints_times_their_subnets(synthesized
         hourly = pricing.INTERFACE_ENDPOINT_USD_PER_AZ_HOUR[region]
         expected[region] = round(expected.get(region, 0.0) + pairs * hourly * 730, 2)
     assert synthesized.network_monthly_usd() == expected
-    # Three interface endpoints (KMS, Secrets Manager, X-Ray) in each of three AZs, per Region.
+    # Five interface endpoints (Kinesis, KMS, Secrets Manager, SQS, X-Ray) in each of three AZs, per Region.
     regional = {s.name: s for s in synthesized.stacks}
-    assert regional["strongroom-eu-west-1"].endpoint_subnets == 9
-    assert expected["eu-west-1"] == round(9 * 0.011 * 730, 2)
+    assert regional["strongroom-eu-west-1"].endpoint_subnets == 15
+    assert expected["eu-west-1"] == round(15 * 0.011 * 730, 2)
 
 
 def test_synth_cost_is_measured(synthesized: SynthResult) -> None:
@@ -110,7 +110,7 @@ def test_summary_prints_stacks_costs_compliance_and_synth_cost(synthesized: Synt
     text = synth.render(synthesized)
     for name in EXPECTED_STACKS:
         assert name in text
-    assert "network fixed cost $72.27/month" in text
+    assert "network fixed cost $120.45/month" in text
     assert "AwsSolutions    ran: 0 errors, 0 warnings" in text
     registry = synthesized.compliance["exceptions"]
     assert (

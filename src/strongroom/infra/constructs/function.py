@@ -89,6 +89,8 @@ class SecureFunction(Construct):
     """One function and everything it needs to run privately: role, log group, optional DLQ.
 
     ``statements`` are what the function's code calls (each must name its actions; no wildcards).
+    ``service_statements`` are what Lambda does with the function's role outside the VPC, e.g. an event
+    source mapping polling its queue or stream: in the role, never in ``network_statements``.
     ``asynchronous=True`` (events, queues, schedules) adds a CMK-encrypted dead-letter queue, or uses
     ``existing_dead_letter_queue``. ``code_signing_config`` is the hook for AWS Signer (docs/adr/0014).
 
@@ -118,6 +120,7 @@ class SecureFunction(Construct):
         environment_key: kms.IKey,
         powertools: Powertools,
         statements: Sequence[iam.PolicyStatement] = (),
+        service_statements: Sequence[iam.PolicyStatement] = (),
         environment: Mapping[str, str] | None = None,
         carries_audit_events: bool = True,
         asynchronous: bool = False,
@@ -149,7 +152,7 @@ class SecureFunction(Construct):
         )
         for name in sorted(set(environment) & _RESERVED_ENV):
             problems.check(False, f"environment.{name} is set by SecureFunction; use powertools=")
-        for statement in statements:
+        for statement in (*statements, *service_statements):
             actions = statement.to_statement_json().get("Action", [])
             actions = [actions] if isinstance(actions, str) else actions
             problems.check(
@@ -221,6 +224,7 @@ class SecureFunction(Construct):
                 conditions={"StringEquals": {"kms:EncryptionContext:LambdaFunctionName": function_name}},
             ),
             *statements,
+            *service_statements,
         ]
         # Lambda itself writes the logs, manages the ENIs, decrypts the environment and feeds the
         # dead-letter queue, outside the VPC; the code's calls and the X-Ray daemon's go through it.

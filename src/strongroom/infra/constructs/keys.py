@@ -134,6 +134,8 @@ class KeyUse:
     direct: tuple[DirectUse, ...] = ()
     log_groups: bool = False  # CloudWatch Logs encrypts the platform's log groups with it
     alarm_topics: bool = False  # CloudWatch alarms publish to SNS topics encrypted with it
+    # S3 sends the platform's buckets' event notifications to SQS queues encrypted with it
+    queue_notifications: bool = False
 
 
 DEFAULT_KEY_USES: Mapping[str, KeyUse] = {
@@ -142,7 +144,8 @@ DEFAULT_KEY_USES: Mapping[str, KeyUse] = {
     "data": KeyUse(services=("backup", "dynamodb", "secretsmanager", "lambda")),
     # Log groups, and the alarm topic: SNS for whoever IAM lets publish to it (a runbook's test alarm).
     "logs": KeyUse(services=("sns",), log_groups=True, alarm_topics=True),
-    "pipeline": KeyUse(services=("s3",)),  # the ingest bucket
+    # The ingest bucket, the pipelines' queues (S3 notifies the ingest queue) and the outbox stream.
+    "pipeline": KeyUse(services=("kinesis", "s3", "sqs"), queue_notifications=True),
 }
 
 _REQUIRED_KEY_PROPS = ("enable_key_rotation", "policy", "alias", "key_spec", "key_usage")
@@ -471,6 +474,27 @@ class Keys(Construct):
                         "ArnLike": {
                             "aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:"
                             f"{alarm_prefix}-*"
+                        },
+                    },
+                )
+            )
+        if use.queue_notifications:
+            # S3 is the principal when it sends a bucket's notification to an encrypted queue; SQS calls
+            # KMS with the queue's ARN as encryption context. Only this account's buckets and queues
+            # named by the platform (docs/adr/0033-pipeline-infrastructure.md).
+            statements.append(
+                iam.PolicyStatement(
+                    sid="S3NotifiesThePlatformsEncryptedQueues",
+                    principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=["*"],
+                    conditions={
+                        "StringEquals": {"aws:SourceAccount": account},
+                        "ArnLike": {
+                            "aws:SourceArn": f"arn:{partition}:s3:::{self.names.prefix}-*",
+                            "kms:EncryptionContext:aws:sqs:arn": (
+                                f"arn:{partition}:sqs:{region}:{account}:{self.names.prefix}-*"
+                            ),
                         },
                     },
                 )

@@ -38,6 +38,9 @@ _GATEWAY_ENDPOINTS = {  # service → (construct id, endpoint service)
     "dynamodb": ("DynamoDbEndpoint", ec2.GatewayVpcEndpointAwsService.DYNAMODB),
 }
 
+# Interface endpoint services whose name is not their IAM prefix (Kinesis Data Streams' is kinesis-streams).
+_INTERFACE_ENDPOINT_SERVICES = {"kinesis": "kinesis-streams"}
+
 # DNS names the functions may resolve: AWS service endpoints (private DNS of the interface endpoints
 # answers inside the VPC). Everything else gets NXDOMAIN.
 AWS_DOMAINS = ("amazonaws.com", "*.amazonaws.com", "*.api.aws")
@@ -222,7 +225,9 @@ class PrivateNetwork(Construct):
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {
             service: self.vpc.add_interface_endpoint(
                 f"{service.title().replace('-', '')}Endpoint",
-                service=ec2.InterfaceVpcEndpointAwsService(service),
+                service=ec2.InterfaceVpcEndpointAwsService(
+                    _INTERFACE_ENDPOINT_SERVICES.get(service, service)
+                ),
                 subnets=self.subnets,
                 security_groups=[self.endpoint_security_group],
                 private_dns_enabled=True,

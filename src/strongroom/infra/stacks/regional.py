@@ -1,5 +1,6 @@
-"""One Region's platform: network, ingest bucket, API function, API + WAF, observability — and, in the
-primary Region only, the cursor secret's rotation (the function needs the primary's network).
+"""One Region's platform: network, ingest bucket, the ingestion and outbox pipelines, API function,
+API + WAF, observability — and, in the primary Region only, the cursor secret's rotation (the function
+needs the primary's network).
 
 Built from the configuration, the same way for every Region (multi-Region is data, not copy-paste).
 Keys come from the Region's key stack; a key in another Region is named by its alias ARN, which
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from aws_cdk import ArnFormat, CfnOutput, CfnResource, Environment, Stack
+from aws_cdk import ArnFormat, CfnOutput, CfnParameter, CfnResource, Environment, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_iam as iam
@@ -35,7 +36,8 @@ from strongroom.infra.constructs import (
     TransactionApi,
 )
 from strongroom.infra.constructs.experiments import ApiRoute, FaultInjection, LambdaFaultExtension
-from strongroom.infra.constructs.observability import DeepHealthMetric
+from strongroom.infra.constructs.observability import DeepHealthMetric, MonitoredQueue
+from strongroom.infra.constructs.pipelines import INCOMING_PREFIX, PipelineNames, Pipelines
 from strongroom.infra.constructs.resilience_hub import AppResource, ResilienceHubApplication
 from strongroom.infra.constructs.secret import RotatedSecret
 from strongroom.infra.packaging import LambdaBundle
@@ -48,7 +50,8 @@ from strongroom.runtime.routes import OPERATIONS
 
 # Every AWS service the functions' code calls from inside the VPC, other than S3 and DynamoDB
 # (gateway endpoints, created on use). tests/functional/infra derives this from the IAM actions.
-API_INTERFACE_SERVICES = ("kms", "secretsmanager", "xray")
+# SQS: the ingest function's continuations; Kinesis: the publisher's events.
+API_INTERFACE_SERVICES = ("kinesis", "kms", "secretsmanager", "sqs", "xray")
 API_HANDLER = "strongroom.runtime.api.handler"
 ROTATION_HANDLER = "strongroom.runtime.rotation.handler"
 DOMAIN_CONTEXT = "strongroom:api-domain"
@@ -58,6 +61,10 @@ CERTIFICATE_CONTEXT = "strongroom:api-certificate"
 API_HOST_OUTPUT = "ApiHost"
 API_URL_OUTPUT = "ApiUrl"  # what signed callers and `strongroom drill --target aws` call
 DNS_TARGET_OUTPUT = "DnsNameTarget"
+# This Region's replica stream of the transactions table, given at deploy time (docs/adr/0033).
+TRANSACTIONS_STREAM_PARAMETER = "TransactionsStreamArn"
+# What the drills and tools read: where files go, the queues to redrive, the event stream.
+PIPELINE_OUTPUTS = ("IngestBucket", "IngestQueueUrl", "IngestDlqUrl", "EventStream", "PublisherDlqUrl")
 
 
 def name_workload_role(function: SecureFunction, names: ResourceNames, region: str, purpose: str) -> None:
@@ -112,9 +119,16 @@ class RegionalStack(Stack):
             log_group_prefix=names.log_group("network"),
             organization_id=config.security.organization_id,
         )
+        # Named (with the account, as bucket names are global): the queue's policy names it before it exists.
+        ingest_bucket_name = f"{names.ingest_bucket(region.name)}-{self.account}"
         self.ingest = IngestBucket(
-            self, "Ingest", key=pipeline_key, object_lock_days=config.security.object_lock_days
+            self,
+            "Ingest",
+            key=pipeline_key,
+            object_lock_days=config.security.object_lock_days,
+            bucket_name=ingest_bucket_name,
         )
+        self.pipelines = self._pipelines(config, ingest_bucket_name, pipeline_key, data_key, logs_key, bundle)
 
         self.cursor_secret_rotation = (
             self._cursor_secret_rotation(config, data_key, logs_key, bundle) if is_primary else None
@@ -163,6 +177,20 @@ class RegionalStack(Stack):
                     "StringEquals": {"kms:ViaService": f"secretsmanager.{region.name}.amazonaws.com"}
                 },
             ),
+            # GET /files: the uploads (never the rejects) and each file's audit status.
+            iam.PolicyStatement(
+                sid="ListUploadedFiles",
+                actions=["s3:ListBucket"],
+                resources=[self.ingest.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{INCOMING_PREFIX}*"]}},
+            ),
+            iam.PolicyStatement(
+                sid="ReadFileAuditStatus",
+                actions=["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
+                resources=[
+                    self.format_arn(service="dynamodb", resource="table", resource_name=names.audit_table)
+                ],
+            ),
         ]
         limits = config.api_function
         powertools = Powertools(service_name=SERVICE, metrics_namespace=NAMESPACE)
@@ -200,6 +228,8 @@ class RegionalStack(Stack):
                 env.ENV_TRANSACTIONS_TABLE: names.transactions_table,
                 env.ENV_DATA_KEY_ID: data_key.key_arn,
                 env.ENV_CURSOR_SECRET_ID: secret_name,
+                env.ENV_INGEST_BUCKET: self.ingest.bucket.bucket_name,
+                env.ENV_AUDIT_TABLE: names.audit_table,
                 **(extension.environment if extension else {}),
             },
             function_props={"layers": extension.layers} if extension else None,
@@ -242,7 +272,14 @@ class RegionalStack(Stack):
             alarm_prefix=f"{names.prefix}-{region.name}",
             topic_key=logs_key,
             thresholds=config.alarms,
-            functions=[MonitoredFunction("api", self.api_function.function, limits.timeout_seconds)],
+            functions=[
+                MonitoredFunction("api", self.api_function.function, limits.timeout_seconds),
+                *self._pipeline_monitors(),
+            ],
+            dead_letter_queues=[
+                MonitoredQueue("ingest", self.pipelines.dead_letter_queue),
+                MonitoredQueue("publisher", self.pipelines.publisher_dead_letter_queue),
+            ],
             api=self.api.rest_api,
             tables=[
                 MonitoredTable(
@@ -267,6 +304,87 @@ class RegionalStack(Stack):
             if rotation.failure_alarm is not None:  # to the external topic and the dashboard too
                 self.observability.watch(rotation.failure_alarm, "Cursor secret rotation")
         self._drills_and_resilience_hub(config, logs_key, peers)
+
+    def _pipelines(  # noqa: PLR0917 - the stack's keys and bundle, as its other parts take them
+        self,
+        config: PlatformConfig,
+        bucket_name: str,
+        pipeline_key: kms.IKey,
+        data_key: kms.IKey,
+        logs_key: kms.IKey,
+        bundle: LambdaBundle,
+    ) -> Pipelines:
+        """Ingestion and the outbox (docs/adr/0033-pipeline-infrastructure.md), their roles named for the
+        Region's keys, their calls carried by the endpoints, and the outputs the drills and tools read."""
+        names, region = config.names, self.region_config.name
+        stream_arn = CfnParameter(
+            self,
+            TRANSACTIONS_STREAM_PARAMETER,
+            type="String",
+            allowed_pattern=(
+                rf"^arn:aws[a-z-]*:dynamodb:{region}:[0-9]{{12}}:table/{names.transactions_table}/stream/"
+                r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}$"
+            ),
+            description=(
+                f"The stream of {names.transactions_table} in {region} (the publisher reads it): "
+                f"aws dynamodb describe-table --region {region} --table-name {names.transactions_table} "
+                "--query Table.LatestStreamArn --output text"
+            ),
+        )
+        stream_arn.override_logical_id(TRANSACTIONS_STREAM_PARAMETER)
+        pipelines = Pipelines(
+            self,
+            "Pipelines",
+            names=PipelineNames(
+                ingest_function=f"{names.prefix}-ingest",
+                publisher_function=f"{names.prefix}-publisher",
+                ingest_queue=names.ingest_queue(region),
+                ingest_dlq=names.ingest_dlq(region),
+                publisher_dlq=names.publisher_dlq(region),
+                event_stream=names.event_stream(region),
+                transactions_table=names.transactions_table,
+                audit_table=names.audit_table,
+            ),
+            bucket=self.ingest.bucket,
+            bucket_name=bucket_name,
+            transactions_stream_arn=stream_arn.value_as_string,
+            code=bundle.code(),
+            vpc=self.network.vpc,
+            subnets=self.network.subnets,
+            security_group=self.network.function_security_group,
+            pipeline_key=pipeline_key,
+            data_key=data_key,
+            logs_key=logs_key,
+            log_retention_days=config.retention.log_days,
+            metrics_namespace=NAMESPACE,
+            max_receives=config.pipeline.ingest_max_receives,
+            ingest_environment={env.ENV_AUDIT_RETENTION_DAYS: str(config.retention.audit_days)},
+        )
+        for function, purpose in ((pipelines.ingest, "ingest"), (pipelines.publisher, "publisher")):
+            name_workload_role(function, names, region, purpose)
+            self.network.allow_through_endpoints(function.network_statements)
+        for output_id, value in zip(
+            PIPELINE_OUTPUTS,
+            (
+                bucket_name,
+                pipelines.queue.queue_url,
+                pipelines.dead_letter_queue.queue_url,
+                pipelines.event_stream.stream_name,
+                pipelines.publisher_dead_letter_queue.queue_url,
+            ),
+            strict=True,
+        ):
+            CfnOutput(self, output_id, value=value).override_logical_id(output_id)
+        return pipelines
+
+    def _pipeline_monitors(self) -> list[MonitoredFunction]:
+        pipelines, sizing = self.pipelines, self.pipelines.sizing
+        return [
+            MonitoredFunction("ingest", pipelines.ingest.function, sizing.ingest_timeout_seconds),
+            MonitoredFunction(
+                "publisher", pipelines.publisher.function, sizing.publisher_timeout_seconds, reads_stream=True
+            ),
+        ]
 
     def _drills_and_resilience_hub(
         self, config: PlatformConfig, logs_key: kms.IKey, peers: tuple[str, ...]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
 
 from strongroom.runtime.adapters.dynamodb import Item
+from strongroom.runtime.adapters.files import VERSION_PREFIX, file_partition
 from strongroom.runtime.ingest_rows import Existing
 
 if TYPE_CHECKING:
@@ -210,7 +211,7 @@ class FileState:
 
 
 def audit_key(bucket: str, key: str, version: str) -> dict[str, Any]:
-    return {"pk": {"S": f"FILE#{bucket}/{key}"}, "sk": {"S": f"VERSION#{version}"}}
+    return {"pk": {"S": file_partition(bucket, key)}, "sk": {"S": VERSION_PREFIX + version}}
 
 
 def _s(value: str | None) -> dict[str, Any]:
