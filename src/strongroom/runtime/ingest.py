@@ -446,7 +446,15 @@ class FileIngestor:
         new own-key rows by conditional PutItem; every row ends created, replayed or rejected."""
         if not batch:
             return
-        known = self._writer.existing(p.transaction_id for p in batch)
+        # The first upload of this content, rows without their own keys: an id derived from this very
+        # content and row can only exist because an earlier attempt of this processing wrote it, with
+        # the same bytes, which counts as created either way (classify_existing): no read is needed,
+        # and the unconditional put is idempotent. Anything else is read first.
+        derived_only = all(p.row.idempotency_key is None for p in batch)
+        if state.first_upload and derived_only:
+            known: dict[str, Existing] = {}
+        else:
+            known = self._writer.existing(p.transaction_id for p in batch)
         pending = batch
         while pending:
             plan = plan_batch(pending, known, first_upload=state.first_upload)
