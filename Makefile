@@ -77,6 +77,8 @@ unit functional e2e: install
 
 bench: install
 	$(VENV)/bin/strongroom bench api
+	$(VENV)/bin/strongroom bench ingest
+	$(VENV)/bin/strongroom bench publisher
 
 # Every drill at its full length (each well under 3 minutes); reports in drills/<scenario>-<mode>/.
 DRILLS := region-outage:strong region-outage:eventual data-path-failure:strong \

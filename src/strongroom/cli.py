@@ -280,7 +280,7 @@ def _build_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     synth.add_argument("rest", nargs=argparse.REMAINDER)
     synth.set_defaults(run=_cmd_synth)
 
-    bench = commands.add_parser("bench", help="run a benchmark: `strongroom bench api`")
+    bench = commands.add_parser("bench", help="run a benchmark: `strongroom bench api|ingest|publisher`")
     bench.add_argument("suite", choices=("api", "publisher", "ingest"))
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     bench.set_defaults(run=_cmd_bench)
