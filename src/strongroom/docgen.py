@@ -72,15 +72,31 @@ def section(name: str, render: Callable[[], str]) -> Callable[[str], str]:
     return splice
 
 
+def _controls_doc(render_name: str) -> Callable[[str], str]:
+    def render(_current: str) -> str:
+        from strongroom.prr import controls  # noqa: PLC0415 - tooling (PyYAML, the PRR pack)
+
+        rendered: str = getattr(controls, render_name)(controls.load())
+        return rendered
+
+    return render
+
+
 # Each document under docs/ and what it should read, given what it reads now.
 GENERATED: dict[str, Callable[[str], str]] = {
     "problems.md": lambda _current: problems_markdown(),
     "adr/0015-compliance-gates.md": section("exceptions", exceptions_markdown),
 }
+# These need the infrastructure extras (cdk-nag, cfn-lint, checkov) to resolve the matrix's checks;
+# tests/functional/infra/test_prr_controls.py keeps them current.
+INFRA_GENERATED: dict[str, Callable[[str], str]] = {
+    "prr.md": _controls_doc("prr_markdown"),
+    "readiness-checklist.md": _controls_doc("checklist_markdown"),
+}
 
 
 def main() -> int:
-    for name, render in GENERATED.items():
+    for name, render in {**GENERATED, **INFRA_GENERATED}.items():
         path = DOCS / name
         path.write_text(render(path.read_text() if path.exists() else ""))
         print(f"wrote docs/{name}", file=sys.stderr)
