@@ -89,6 +89,13 @@ def test_the_ingest_queue_is_encrypted_redrives_to_its_dlq_and_outlasts_six_time
     }
     _, ingest = _function(template, "strongroom-ingest")
     assert queue["VisibilityTimeout"] >= 6 * ingest["Timeout"]
+    # Only the ingest queue may redrive into its DLQ; nothing into the publisher's failure destination.
+    allow = dlq["RedriveAllowPolicy"]
+    assert allow["redrivePermission"] == "byQueue"
+    assert [_ref(arn) for arn in allow["sourceQueueArns"]] == [
+        f"arn:aws:sqs:{region}:<AWS::AccountId>:strongroom-ingest-{region}"
+    ]
+    assert publisher_dlq["RedriveAllowPolicy"] == {"redrivePermission": "denyAll"}
     assert dlq["MessageRetentionPeriod"] == publisher_dlq["MessageRetentionPeriod"] == 14 * 86400
     # TLS only on every queue; only this bucket, of this account, sends to the ingest queue.
     policies = {

@@ -157,7 +157,19 @@ class Pipelines(Construct):
         )
 
         # --- ingestion: bucket → queue ---------------------------------------------------------------
-        self.dead_letter_queue = self._queue("IngestDeadLetters", names.ingest_dlq, pipeline_key)
+        # Only the ingest queue may redrive into its dead-letter queue (named, not referenced: the
+        # queue already references the DLQ), and nothing may redrive into the publisher's, which is a
+        # failure destination: `strongroom redrive` replays both through their own paths.
+        ingest_queue_arn = stack.format_arn(service="sqs", resource=names.ingest_queue)
+        self.dead_letter_queue = self._queue(
+            "IngestDeadLetters",
+            names.ingest_dlq,
+            pipeline_key,
+            sqs.RedriveAllowPolicy(
+                redrive_permission=sqs.RedrivePermission.BY_QUEUE,
+                source_queues=[sqs.Queue.from_queue_arn(self, "IngestSource", ingest_queue_arn)],
+            ),
+        )
         self.queue = sqs.Queue(
             self,
             "IngestQueue",
@@ -199,7 +211,10 @@ class Pipelines(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.publisher_dead_letter_queue = self._queue(
-            "PublisherDeadLetters", names.publisher_dlq, pipeline_key
+            "PublisherDeadLetters",
+            names.publisher_dlq,
+            pipeline_key,
+            sqs.RedriveAllowPolicy(redrive_permission=sqs.RedrivePermission.DENY_ALL),
         )
 
         table_arn = stack.format_arn(
@@ -401,7 +416,9 @@ class Pipelines(Construct):
             env.ENV_PUBLISHER_MAX_ATTEMPTS: str(PUBLISHER_MAX_ATTEMPTS),
         }
 
-    def _queue(self, construct_id: str, name: str, key: kms.IKey) -> sqs.Queue:
+    def _queue(
+        self, construct_id: str, name: str, key: kms.IKey, redrive_allow: sqs.RedriveAllowPolicy
+    ) -> sqs.Queue:
         return sqs.Queue(
             self,
             construct_id,
@@ -412,6 +429,7 @@ class Pipelines(Construct):
             enforce_ssl=True,
             retention_period=DLQ_RETENTION,
             removal_policy=RemovalPolicy.RETAIN,
+            redrive_allow_policy=redrive_allow,
         )
 
     @staticmethod
