@@ -10,6 +10,7 @@ the ids the stream path gives them, so consumers drop what they already had.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,32 +33,18 @@ def parse_time(raw: str, option: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-class _Session:
-    """boto3 clients for one Region: the running `strongroom up`'s emulator (``--local``), else AWS."""
-
-    def __init__(self, session: boto3.session.Session, endpoint: str | None) -> None:
-        self._session = session
-        self._endpoint = endpoint
-
-    def client(self, service: str) -> Any:
-        return self._session.client(service, endpoint_url=self._endpoint)  # type: ignore[call-overload]
-
-
-def _session(region: str, local: bool, state_dir: str | None) -> _Session:
+def _clients(region: str, local: bool, state_dir: str | None) -> Callable[[str], Any]:
+    """Clients for ``region``: of the running `strongroom up`'s emulator with ``local``, else of AWS."""
     if local:
-        from strongroom.local.client import read_state  # noqa: PLC0415
+        from strongroom.local.client import emulator_client, read_state  # noqa: PLC0415
 
         state = read_state(state_dir)
-        session = boto3.session.Session(
-            aws_access_key_id="local-ops",
-            aws_secret_access_key="local-ops",  # noqa: S106 - the emulator checks no key
-            region_name=region,
-        )
-        return _Session(session, state["emulator"])
+        return lambda service: emulator_client(state, service, region)
     session = boto3.session.Session(region_name=region)
     if session.get_credentials() is None:
         raise OpsError("no AWS credentials: configure them (profile, SSO or role), or pass --local")
-    return _Session(session, None)
+    clients: Callable[[str], Any] = session.client  # type: ignore[assignment]
+    return clients
 
 
 def republish(
@@ -71,8 +58,8 @@ def republish(
     if end < start:
         raise OpsError(f"--until {until} is before --since {since}")
     names = load_config().names
-    session = _session(region, local, state_dir)
-    dynamodb, kinesis = session.client("dynamodb"), session.client("kinesis")
+    client = _clients(region, local, state_dir)
+    dynamodb, kinesis = client("dynamodb"), client("kinesis")
     try:
         result = run(
             dynamodb=dynamodb,
@@ -178,8 +165,8 @@ def redrive(
     back to the ingest queue (ingestion is exactly once), publisher failures are read from the stream
     again and published (event ids deduplicate). A message is deleted only once it was replayed."""
     names = load_config().names
-    session = _session(region, local, state_dir)
-    sqs = session.client("sqs")
+    client = _clients(region, local, state_dir)
+    sqs = client("sqs")
     report: dict[str, Any] = {"region": region, "dryRun": dry_run, "queues": {}}
     for queue in queues:
         dlq_name = names.ingest_dlq(region) if queue == "ingest" else names.publisher_dlq(region)
@@ -195,8 +182,8 @@ def redrive(
                 )
             else:
                 _replay_stream_records(
-                    session.client("dynamodbstreams"),
-                    session.client("kinesis"),
+                    client("dynamodbstreams"),
+                    client("kinesis"),
                     names.event_stream(region),
                     region,
                     message["Body"],

@@ -124,14 +124,9 @@ def reconcile_tables(*, region: str, table: str, against: str, local: bool, out:
     from strongroom.drill.reconcile import reconcile  # noqa: PLC0415
 
     if local:
-        from strongroom.local.client import read_state  # noqa: PLC0415
+        from strongroom.local.client import emulator_client, read_state  # noqa: PLC0415
 
-        state = read_state()
-        client = boto3.session.Session(
-            aws_access_key_id="local-reconcile",
-            aws_secret_access_key="local-reconcile",  # noqa: S106 - the emulator checks no key
-            region_name=region,
-        ).client("dynamodb", endpoint_url=state["emulator"])
+        client = emulator_client(read_state(), "dynamodb", region)
     else:
         client = boto3.session.Session(region_name=region).client("dynamodb")
     try:

@@ -12,10 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
 from strongroom.config import PlatformConfig
-from strongroom.local.client import botocore_credentials
+from strongroom.local.client import botocore_credentials, emulator_client
 from strongroom.local.health_checker import DnsAnswer, HealthChecker
 from strongroom.local.process import free_port_run
 from strongroom.local.up import LocalPlatform, local_credentials, local_platform
@@ -59,11 +57,8 @@ class LocalTarget:
         return DnsAnswer(self.checker, preference, ttl_seconds=ttl_seconds)
 
     def dynamodb(self, region: str) -> DynamoDBClient:
-        return boto3.session.Session(
-            aws_access_key_id="local-drill",
-            aws_secret_access_key="local-drill",  # noqa: S106 - the emulator checks no key
-            region_name=region,
-        ).client("dynamodb", endpoint_url=self.state["emulator"])
+        client: DynamoDBClient = emulator_client(self.state, "dynamodb", region)
+        return client
 
 
 @contextmanager

@@ -10,24 +10,18 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
     from strongroom.config import PlatformConfig
 
 Scenario = Literal["region-outage", "data-path-failure", "replication-lag", "failback", "restore"]
-SCENARIOS: tuple[Scenario, ...] = (
-    "region-outage",
-    "data-path-failure",
-    "replication-lag",
-    "failback",
-    "restore",
-)
+SCENARIOS: tuple[Scenario, ...] = get_args(Scenario)
 # Scenarios that take a Region's API or data path away: callers must be answered elsewhere in time.
 FAULT_SCENARIOS = frozenset({"region-outage", "data-path-failure", "failback"})
 
 SamplePath = Literal["client", "dns"]
-PATHS: tuple[SamplePath, ...] = ("client", "dns")
+PATHS: tuple[SamplePath, ...] = get_args(SamplePath)
 
 EventKind = Literal[
     "fault",
@@ -41,18 +35,7 @@ EventKind = Literal[
     "restore-finished",
     "note",
 ]
-EVENT_KINDS: tuple[EventKind, ...] = (
-    "fault",
-    "detected",
-    "failover",
-    "dns-failover",
-    "recovered",
-    "cleared",
-    "failback",
-    "restore-started",
-    "restore-finished",
-    "note",
-)
+EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 
 Verdict = Literal["pass", "fail"]
 

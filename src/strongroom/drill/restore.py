@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from strongroom.drill.model import Restore
 from strongroom.drill.reconcile import compare, key_text, table_items
 from strongroom.runtime.adapters.dynamodb import to_item
+from strongroom.runtime.adapters.ingest_store import Retrier, TransactionBatchWriter
 from strongroom.runtime.domain.transaction import (
     is_transaction_id,
     new_transaction,
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 
     from strongroom.drill.runner import Drill
 
-_BATCH = 25  # BatchWriteItem's limit
 DELETED = 100
 CHANGED = 50
 ARRIVED_LATER = 50
@@ -56,16 +56,7 @@ def _items(run_id: str, first: int, count: int) -> list[dict[str, Any]]:
 
 
 def _write(client: DynamoDBClient, table: str, items: list[dict[str, Any]]) -> None:
-    for start in range(0, len(items), _BATCH):
-        pending: list[Any] = [{"PutRequest": {"Item": item}} for item in items[start : start + _BATCH]]
-        for attempt in range(10):
-            answer = client.batch_write_item(RequestItems={table: pending})
-            pending = answer.get("UnprocessedItems", {}).get(table, [])
-            if not pending:
-                break
-            time.sleep(0.05 * 2**attempt)
-        if pending:
-            raise RuntimeError(f"{len(pending)} items stayed unprocessed writing to {table}")
+    TransactionBatchWriter(client, table, Retrier()).put_all(items)
 
 
 def _wait_active(client: DynamoDBClient, table: str, timeout: float = 120.0) -> None:

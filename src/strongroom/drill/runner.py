@@ -40,6 +40,8 @@ from strongroom.drill.model import (
     policy_of,
     runbooks_for,
 )
+from strongroom.local.health_checker import probe
+from strongroom.runtime.routes import deep_health_search_string
 
 if TYPE_CHECKING:
     import botocore.credentials
@@ -445,14 +447,8 @@ class Drill:
         """Before the clock starts: each Region answers its deep health, and the health checker has
         seen every Region healthy (a cold first probe must not read as a failure in the report)."""
         deadline = time.monotonic() + timeout
-        for url in self.target.endpoints().values():
-            while True:
-                try:
-                    with urllib.request.urlopen(url + "/health/deep", timeout=10) as reply:  # noqa: S310
-                        if reply.status == 200:
-                            break
-                except (urllib.error.URLError, OSError):
-                    pass
+        for region, url in self.target.endpoints().items():
+            while probe(url + "/health/deep", 10, deep_health_search_string(region)) is not None:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{url} did not answer /health/deep within {timeout:g} s")
                 time.sleep(0.2)

@@ -102,6 +102,19 @@ def read_state(directory: str | os.PathLike[str] | None = None) -> dict[str, Any
     return document
 
 
+def emulator_client(state: Mapping[str, Any], service: str, region: str) -> Any:
+    """A boto3 client for ``service`` in ``region`` of the running platform's emulator (it checks no
+    key, so tools sign with a placeholder)."""
+    import boto3  # noqa: PLC0415 - only callers of this helper pay for boto3's import
+
+    session = boto3.session.Session(
+        aws_access_key_id="local-tools",
+        aws_secret_access_key="local-tools",  # noqa: S106 - the emulator checks no key
+        region_name=region,
+    )
+    return session.client(service, endpoint_url=state["emulator"])  # type: ignore[call-overload]
+
+
 def static_credentials(state: Mapping[str, Any]) -> Credentials:
     """The long-term local credentials (an IAM user's) from a local.json document."""
     return Credentials(state["credentials"]["accessKeyId"], state["credentials"]["secretAccessKey"])

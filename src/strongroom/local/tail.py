@@ -12,10 +12,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
-
 from strongroom.errors import UserError
-from strongroom.local.client import read_state
+from strongroom.local.client import emulator_client, read_state
 
 
 class TailError(UserError):
@@ -63,11 +61,7 @@ def tail(
     stream = regions[region].get("eventStream")
     if not stream:
         raise TailError("this platform has no event stream: restart it with the current `strongroom up`")
-    kinesis = boto3.session.Session(
-        aws_access_key_id="local-tail",
-        aws_secret_access_key="local-tail",  # noqa: S106 - the emulator checks no key
-        region_name=region,
-    ).client("kinesis", endpoint_url=state["emulator"])
+    kinesis = emulator_client(state, "kinesis", region)
     try:
         for record in records(kinesis, stream, follow=follow):
             out(json.dumps(record, sort_keys=True))
