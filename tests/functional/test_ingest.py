@@ -231,3 +231,44 @@ def test_the_handler_module_imports_no_sdk_at_import_time() -> None:
     code = "import sys, strongroom.runtime.ingest; print('boto3' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_write_that_fails_behind_the_reader_holds_the_checkpoint_and_the_retry_completes(
+    provisioned: ProvisionedRegion,
+) -> None:
+    # GIVEN invocations that checkpoint after every 100 rows, and the function's DynamoDB client
+    # refusing, once, the BatchWriteItem that carries row 230 (a refusal no retry mends), sent
+    # behind the reader
+    dynamodb = aws_client("dynamodb")
+    refused: list[int] = []
+
+    def refuse_once(params: dict[str, object], **_: object) -> None:
+        body = json.dumps(params)
+        if not refused and "row 230 " in body.replace('"', " "):
+            refused.append(1)
+            raise ingest.ClientError({"Error": {"Code": "AccessDeniedException"}}, "BatchWriteItem")
+
+    dynamodb.meta.events.register("provide-client-params.dynamodb.BatchWriteItem", refuse_once)
+    pipeline = make_pipeline(
+        provisioned, clients={"dynamodb": dynamodb}, writes_in_flight=4, time_margin_seconds=10**9
+    )
+    try:
+        rows = [row(n, reference=f"row {n} ") for n in range(1, 501)]
+        version = pipeline.upload("behind.csv", csv_bytes(rows))
+
+        # WHEN the first delivery fails on that write, and the queue delivers the message again
+        pipeline.drain(FakeContext(lambda: 1000))
+
+        # THEN the failed invocation saved no checkpoint (had it moved past row 300, rows 226-250
+        # would never be written), the error is on record, and every row was written exactly once
+        audit = pipeline.audit("behind.csv", version)
+        assert refused == [1]
+        assert audit.status == "completed"
+        assert (audit.invocations, audit.generation) == (6, 6)  # five batches, then the end
+        assert any("ClientError AccessDeniedException" in e for e in audit.errors)
+        assert (audit.counts.read, audit.counts.created, audit.counts.rejected) == (500, 500, 0)
+        references = Counter(t["reference"]["S"] for t in pipeline.transactions())
+        assert len(references) == 500
+        assert set(references.values()) == {1}
+    finally:
+        ingest.configure(None)

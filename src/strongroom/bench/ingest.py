@@ -8,6 +8,9 @@ Run ``strongroom bench ingest [--rows N] [--naive-rows N] [--rss-sizes N,N] [--j
    ``--rows`` rows (default 20,000) ingested by :class:`strongroom.runtime.ingest.FileIngestor` (the
    hash pass included), against a naive baseline in the same run: one conditional PutItem per row,
    sequentially, for ``--naive-rows`` rows (default 2,000). Goal: batched >= 10x naive rows/s.
+   The emulator's own CPU time is read from /proc in both runs: its CPU per batched row against the
+   naive run's wall time per row is the highest ratio this emulator allows, however well the function
+   overlaps its calls (docs/adr/0036-ingest-throughput-on-the-emulator.md).
 2. AWS calls per ingested row in that batched run, counted with a botocore ``before-call`` hook on
    the function's S3, DynamoDB and SQS clients. Goal: <= 0.1.
 3. Peak RSS of the ingesting process, one fresh subprocess per size (``--rss-sizes``, default 100,000
@@ -71,7 +74,21 @@ class CallCounter:
         self.calls += 1
 
 
-def measure_emulator(rows: int, naive_rows: int) -> dict[str, float]:
+def process_cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU of a process, from /proc (None where there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_delta(pid: int, before: float | None) -> float | None:
+    after = process_cpu_seconds(pid)
+    return None if before is None or after is None else after - before
+
+
+def measure_emulator(rows: int, naive_rows: int) -> dict[str, float | None]:
     import boto3  # noqa: PLC0415
 
     from strongroom.config import load_config  # noqa: PLC0415
@@ -111,15 +128,19 @@ def measure_emulator(rows: int, naive_rows: int) -> dict[str, float]:
         )
         ingestor = ingest.FileIngestor(ingest.IngestDependencies(settings, s3, dynamodb, sqs))
         obj = ingest.ObjectVersion(BUCKET, "bench.csv", version, datetime.now(UTC))
+        pid = running.process.pid
+        cpu_before = process_cpu_seconds(pid)
         started = time.perf_counter()
         result = ingestor.ingest(obj, lambda: 900_000)
         batched_s = time.perf_counter() - started
+        batched_cpu = _cpu_delta(pid, cpu_before)
         if result != "completed":
             raise RuntimeError(f"the batched run did not complete: {result}")
         calls = counter.calls
 
         store = TransactionStore(dynamodb, provisioned.transactions_table)
         now = datetime.now(UTC)
+        cpu_before = process_cpu_seconds(pid)
         started = time.perf_counter()
         for n in range(naive_rows):
             request = parse_transaction_request(
@@ -133,11 +154,15 @@ def measure_emulator(rows: int, naive_rows: int) -> dict[str, float]:
                 new_transaction(request, transaction_id=transaction_id_for("bench", f"naive-{n}"), now=now)
             )
         naive_s = time.perf_counter() - started
+        naive_cpu = _cpu_delta(pid, cpu_before)
     return {
         "batched_rows_per_s": rows / batched_s,
         "naive_rows_per_s": naive_rows / naive_s,
         "calls": calls,
         "calls_per_row": calls / rows,
+        "emulator_cpu_ms_per_batched_row": None if batched_cpu is None else batched_cpu * 1000 / rows,
+        "emulator_cpu_ms_per_naive_row": None if naive_cpu is None else naive_cpu * 1000 / naive_rows,
+        "naive_ms_per_row": naive_s * 1000 / naive_rows,
     }
 
 
@@ -249,6 +274,20 @@ def measure_rss(rows: int) -> dict[str, Any]:
 # --- report --------------------------------------------------------------------------------------
 
 
+def emulator_bound_rows(emulated: dict[str, float | None]) -> list[Row]:
+    """The emulator's CPU per row, and the ratio it allows: a naive row's wall time over the CPU the
+    emulator spends on a batched row (it serves one request at a time, so that CPU cannot overlap)."""
+    batched, naive = emulated["emulator_cpu_ms_per_batched_row"], emulated["emulator_cpu_ms_per_naive_row"]
+    if batched is None or naive is None or not batched:
+        return [Row("emulator CPU per row", "not measured (no /proc)")]
+    naive_ms = emulated["naive_ms_per_row"] or 0.0
+    return [
+        Row("emulator CPU per row, batched / naive", f"{batched:.3f} ms / {naive:.3f} ms"),
+        Row("highest ratio the emulator allows (naive ms/row ÷ emulator CPU ms per batched row)",
+            f"{naive_ms / batched:.1f}x"),
+    ]  # fmt: skip
+
+
 def render(rows: Sequence[Row]) -> str:
     cells = [("metric", "value", "goal", "verdict"), *((r.metric, r.value, r.goal, r.verdict) for r in rows)]
     widths = [max(len(row[i]) for row in cells) for i in range(4)]
@@ -286,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"throughput: {args.rows} rows batched, {args.naive_rows} naive, on the emulator", file=sys.stderr)
     emulated = measure_emulator(args.rows, args.naive_rows)
-    ratio = emulated["batched_rows_per_s"] / emulated["naive_rows_per_s"]
+    ratio = float(emulated["batched_rows_per_s"] or 0) / float(emulated["naive_rows_per_s"] or 1)
     report = [
         Row("rows/s, batched (emulator)", f"{emulated['batched_rows_per_s']:.0f}"),
         Row("rows/s, naive PutItem per row (emulator)", f"{emulated['naive_rows_per_s']:.0f}"),
@@ -296,11 +335,12 @@ def main(argv: list[str] | None = None) -> int:
             f">= {ROWS_RATIO_GOAL:.0f}x",
             _verdict(ratio >= ROWS_RATIO_GOAL),
         ),
+        *emulator_bound_rows(emulated),
         Row(
             "AWS calls per row (no faults)",
             f"{emulated['calls_per_row']:.4f} ({emulated['calls']:.0f} calls)",
             f"<= {CALLS_PER_ROW_GOAL}",
-            _verdict(emulated["calls_per_row"] <= CALLS_PER_ROW_GOAL),
+            _verdict(float(emulated["calls_per_row"] or 0) <= CALLS_PER_ROW_GOAL),
         ),
     ]
     results: dict[str, Any] = {"emulator": emulated, "rss": {}}

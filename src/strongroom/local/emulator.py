@@ -157,8 +157,10 @@ def application() -> Callable[..., Iterable[bytes]]:
     (inside the lock), plus the local credentials route, requests serialised."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: PLC0415
 
+    from strongroom.local import moto_fixes  # noqa: PLC0415 - moto is in the emulator's process only
     from strongroom.local.global_tables import GlobalTables  # noqa: PLC0415 - it imports this module
 
+    moto_fixes.apply()
     lock = threading.Lock()
     global_tables = GlobalTables(lock)
     moto_app = DomainDispatcherApplication(create_backend_app)

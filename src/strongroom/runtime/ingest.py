@@ -70,6 +70,7 @@ CONTINUATION = "strongroom.ingest.continue"  # the ``type`` of a continuation me
 REJECTS_PREFIX = "rejects/"
 READ_CHUNK_BYTES = 256 * 1024
 DEFAULT_TIME_MARGIN_SECONDS = 60.0
+DEFAULT_WRITES_IN_FLIGHT = 4
 DEFAULT_AUDIT_RETENTION_DAYS = 2557  # as strongroom.config's default
 
 
@@ -172,6 +173,7 @@ class IngestSettings:
     time_margin_seconds: float = DEFAULT_TIME_MARGIN_SECONDS
     audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
     part_bytes: int = MIN_PART_BYTES
+    writes_in_flight: int = DEFAULT_WRITES_IN_FLIGHT  # BatchWriteItem calls outstanding at once
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> IngestSettings:
@@ -187,6 +189,7 @@ class IngestSettings:
             queue_url=e.get(env.ENV_INGEST_QUEUE_URL) or None,
             time_margin_seconds=float(e.get(env.ENV_INGEST_TIME_MARGIN) or DEFAULT_TIME_MARGIN_SECONDS),
             audit_retention_days=int(e.get(env.ENV_AUDIT_RETENTION_DAYS) or DEFAULT_AUDIT_RETENTION_DAYS),
+            writes_in_flight=int(e.get(env.ENV_INGEST_WRITES_IN_FLIGHT) or DEFAULT_WRITES_IN_FLIGHT),
         )
 
 
@@ -214,7 +217,11 @@ def dependencies_from_environment() -> IngestDependencies:
     from botocore.config import Config  # noqa: PLC0415
 
     settings = IngestSettings.from_environ()
-    config = Config(region_name=settings.region, retries={"mode": "standard", "max_attempts": 3})
+    config = Config(
+        region_name=settings.region,
+        retries={"mode": "standard", "max_attempts": 3},
+        max_pool_connections=max(10, settings.writes_in_flight + 2),  # the writes, a read, the audit
+    )
     session = boto3.session.Session()
     return IngestDependencies(
         settings=settings,
@@ -235,7 +242,12 @@ class FileIngestor:
         self._settings = deps.settings
         self._s3 = deps.s3
         self._retry = deps.retrier
-        self._writer = TransactionBatchWriter(deps.dynamodb, self._settings.transactions_table, deps.retrier)
+        self._writer = TransactionBatchWriter(
+            deps.dynamodb,
+            self._settings.transactions_table,
+            deps.retrier,
+            in_flight=self._settings.writes_in_flight,
+        )
         self._audit = AuditStore(deps.dynamodb, self._settings.audit_table, deps.retrier)
         self._queue_urls: dict[str, str] = {}
 
@@ -395,7 +407,8 @@ class FileIngestor:
         self, obj: ObjectVersion, state: FileState, rejects: ObjectWriter, out_of_time: Callable[[], bool]
     ) -> bool:
         """Every row from the checkpoint on; True when the file ended, False when time ran short.
-        Progress (``next_row``/``next_offset``) only moves past rows whose outcome is fully written."""
+        Progress (``next_row``/``next_offset``) moves past a batch once its writes are sent; this only
+        returns, and so the checkpoint is only saved, once every write it sent has landed."""
         assert state.content_sha256 is not None
         assert state.created_at is not None
         created_at = datetime.fromisoformat(state.created_at.replace("Z", "+00:00"))
@@ -404,25 +417,26 @@ class FileIngestor:
         last: Record | None = None
         records = self._records(obj, state)
         try:
-            for record in records:
-                last = record
-                state.counts.read += 1
-                row = validate_row(record)
-                if isinstance(row, RejectedRow):
-                    self._reject(row, state, rejects)
-                else:
-                    batch.append(self._plan(obj, state.content_sha256, row))
-                since_flush += 1
-                if since_flush >= BATCH_ROWS:
-                    self._write(batch, state, rejects, created_at)
-                    batch, since_flush = [], 0
-                    state.next_row, state.next_offset = record.number + 1, record.end
-                    if out_of_time():
-                        return False
-            self._write(batch, state, rejects, created_at)
-            if since_flush and last is not None:
-                state.next_row, state.next_offset = last.number + 1, last.end
-            return True
+            with self._writer.write_behind():
+                for record in records:
+                    last = record
+                    state.counts.read += 1
+                    row = validate_row(record)
+                    if isinstance(row, RejectedRow):
+                        self._reject(row, state, rejects)
+                    else:
+                        batch.append(self._plan(obj, state.content_sha256, row))
+                    since_flush += 1
+                    if since_flush >= BATCH_ROWS:
+                        self._write(batch, state, rejects, created_at)
+                        batch, since_flush = [], 0
+                        state.next_row, state.next_offset = record.number + 1, record.end
+                        if out_of_time():
+                            return False
+                self._write(batch, state, rejects, created_at)
+                if since_flush and last is not None:
+                    state.next_row, state.next_offset = last.number + 1, last.end
+                return True
         finally:
             records.close()  # type: ignore[attr-defined]
 

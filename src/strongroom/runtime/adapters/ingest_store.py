@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -84,12 +86,20 @@ class Retrier:
 
 class TransactionBatchWriter:
     """BatchGetItem to see which ids exist, BatchWriteItem for new derived-key rows, and a conditional
-    PutItem for a row that brings its own key (the only kind two different files can race on)."""
+    PutItem for a row that brings its own key (the only kind two different files can race on).
 
-    def __init__(self, client: DynamoDBClient, table: str, retrier: Retrier) -> None:
+    Inside :meth:`write_behind`, :meth:`put_all` returns once its calls are sent to a pool of
+    ``in_flight`` threads, so reading and validating the next rows overlaps the round trips of the
+    last ones; leaving the block waits for every call and raises the first failure. The caller moves
+    its durable checkpoint only after that (docs/adr/0031-batch-ingestion-exactly-once.md)."""
+
+    def __init__(self, client: DynamoDBClient, table: str, retrier: Retrier, *, in_flight: int = 1) -> None:
         self._client = client
         self._table = table
         self._retry = retrier
+        self._in_flight = in_flight
+        self._pool: ThreadPoolExecutor | None = None
+        self._sent: deque[Future[None]] = deque()
 
     def existing(self, ids: Iterable[str]) -> dict[str, Existing]:
         """Strongly consistent: a row written by an earlier attempt must be seen, never written again."""
@@ -116,20 +126,54 @@ class TransactionBatchWriter:
         return found
 
     def put_all(self, items: Sequence[Item]) -> None:
-        """Unconditional puts, 25 per call; unprocessed items are sent again after a backoff."""
+        """Unconditional puts, 25 per call; unprocessed items are sent again after a backoff. Inside
+        :meth:`write_behind` the calls are only sent (at most ``in_flight`` outstanding)."""
         for start in range(0, len(items), BATCH_WRITE_ITEMS):
-            pending: list[Any] = [
-                {"PutRequest": {"Item": item}} for item in items[start : start + BATCH_WRITE_ITEMS]
-            ]
-            attempt = 0
-            while pending:
-                response = self._retry(self._client.batch_write_item, RequestItems={self._table: pending})
-                pending = response.get("UnprocessedItems", {}).get(self._table, [])
-                if pending:
-                    self._retry.backoff(attempt)
-                    attempt += 1
-                    if attempt >= self._retry.attempts * 4:
-                        raise RuntimeError("BatchWriteItem kept returning unprocessed items")
+            chunk = items[start : start + BATCH_WRITE_ITEMS]
+            if self._pool is None:
+                self._put_chunk(chunk)
+                continue
+            while len(self._sent) >= self._in_flight:
+                self._sent.popleft().result()
+            self._sent.append(self._pool.submit(self._put_chunk, chunk))
+
+    def _put_chunk(self, items: Sequence[Item]) -> None:
+        pending: list[Any] = [{"PutRequest": {"Item": item}} for item in items]
+        attempt = 0
+        while pending:
+            response = self._retry(self._client.batch_write_item, RequestItems={self._table: pending})
+            pending = response.get("UnprocessedItems", {}).get(self._table, [])
+            if pending:
+                self._retry.backoff(attempt)
+                attempt += 1
+                if attempt >= self._retry.attempts * 4:
+                    raise RuntimeError("BatchWriteItem kept returning unprocessed items")
+
+    @contextlib.contextmanager
+    def write_behind(self) -> Iterator[None]:
+        """Batch puts inside the block overlap what the caller does next; on a normal exit every one
+        has landed (or the first failure is raised), and on an error every one has finished."""
+        if self._in_flight <= 1:
+            yield
+            return
+        with ThreadPoolExecutor(self._in_flight, thread_name_prefix="ingest-write") as pool:
+            self._pool = pool
+            try:
+                yield
+                self._settle(raise_first=True)
+            finally:
+                self._pool = None
+                self._settle(raise_first=False)
+
+    def _settle(self, *, raise_first: bool) -> None:
+        first: BaseException | None = None
+        while self._sent:
+            try:
+                self._sent.popleft().result()
+            except Exception as exc:
+                first = first or exc
+        if first is not None and raise_first:
+            raise first
 
     def put_new(self, item: Item) -> Existing | None:
         """Create unless the id exists (the API's rule, docs/adr/0002); returns what exists if it does."""
