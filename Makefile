@@ -24,7 +24,7 @@ FIND_PY313 := $(PY) -m strongroom.infra.packaging lambda-python
 DEV_EXTRA := tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["dev"]
 DEV_TOOLS = $$($(PY) -c 'import tomllib; print(*(r for r in $(DEV_EXTRA) if not r.startswith("strongroom")))')
 
-.PHONY: install run test test-py313 lint typecheck unit functional e2e bench drill clean
+.PHONY: install run test test-py313 lint typecheck unit functional e2e bench drill clean chromium
 
 install: $(STAMP) $(NODE) $(CHECKOV)
 
@@ -59,7 +59,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: install lint typecheck
+# The report renderer's tests draw its HTML in a real headless browser (Debian's chromium).
+chromium:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
+
+test: install chromium lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory test-py313
 
@@ -79,6 +83,7 @@ bench: install
 	$(VENV)/bin/strongroom bench api
 	$(VENV)/bin/strongroom bench ingest
 	$(VENV)/bin/strongroom bench publisher
+	$(VENV)/bin/strongroom bench check
 
 # Every drill at its full length (each well under 3 minutes); reports in drills/<scenario>-<mode>/.
 DRILLS := region-outage:strong region-outage:eventual data-path-failure:strong \

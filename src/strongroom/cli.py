@@ -168,9 +168,23 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return int(synth.main(args.rest))
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    try:
+        check = importlib.import_module("strongroom.prr.check")
+        render = importlib.import_module("strongroom.prr.render")
+        if importlib.util.find_spec("aws_cdk") is None:  # found, not imported: bad input fails at once
+            raise ModuleNotFoundError(name="aws_cdk")
+    except ModuleNotFoundError as exc:
+        raise CliError(
+            f"check needs the infrastructure extras ({exc.name} is missing): pip install -e '.[infra]'"
+        ) from None
+    return int(check.execute(args, render))
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
-    # The benchmarks drive the local emulator: checked before a run half starts, without importing moto.
-    if importlib.util.find_spec("moto") is None:
+    # The benchmarks but `check` drive the local emulator: checked before a run half starts, without
+    # importing moto.
+    if args.suite != "check" and importlib.util.find_spec("moto") is None:
         raise CliError("bench needs the local extra (moto is missing): pip install 'strongroom[local]'")
     bench = importlib.import_module(f"strongroom.bench.{args.suite}")  # imported for this command only
     return int(bench.main(args.rest))
@@ -280,8 +294,19 @@ def _build_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     synth.add_argument("rest", nargs=argparse.REMAINDER)
     synth.set_defaults(run=_cmd_synth)
 
+    check = commands.add_parser(
+        "check",
+        help="production-readiness review of Strongroom or of CloudFormation templates: GO or NO-GO",
+        description="Judge every control of prr/controls.yaml with the cdk-nag packs, the PRR pack, "
+        "cfn-lint and checkov, and write the report (exit 1 on NO-GO).",
+    )
+    from strongroom.prr.check import add_arguments  # noqa: PLC0415 - stdlib only at import
+
+    add_arguments(check)
+    check.set_defaults(run=_cmd_check)
+
     bench = commands.add_parser("bench", help="run a benchmark: `strongroom bench api|ingest|publisher`")
-    bench.add_argument("suite", choices=("api", "publisher", "ingest"))
+    bench.add_argument("suite", choices=("api", "publisher", "ingest", "check"))
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     bench.set_defaults(run=_cmd_bench)
 

@@ -1,5 +1,5 @@
-"""The CDK app: for every configured Region a key stack, a backup-vault stack and a platform stack,
-one global data stack in the primary Region, and one routing stack in us-east-1.
+"""The CDK app: for every configured Region a key stack, a backup-vault stack, a platform stack and a
+compliance stack, one global data stack in the primary Region, and one routing stack in us-east-1.
 
 Deployment order follows docs/adr/0010: every key stack first (the global tables and the secret
 encrypt each replica with that Region's key), then every backup-vault stack (the tables' plan copies
@@ -7,7 +7,9 @@ into each Region's vault; docs/adr/0026), then the global data stack (tables, re
 then every Region's platform stack, in any order: each depends on the data stack and its own key
 stack only, so a failure in one Region's platform never blocks another's. The routing stack (Route 53
 health checks, their alarms, the DNS name; docs/adr/0027) comes last: it reads every platform stack's
-API host at deploy time.
+API host at deploy time. Each Region's compliance stack (its AWS Config conformance pack; in the
+primary Region also the CI/CD permission boundary; docs/adr/0037) depends on nothing and nothing on it:
+deploying it first lets its Config rules watch the other stacks' resources from their creation.
 ``cdk.json`` runs this module; ``strongroom.infra.synth`` builds it in-process.
 """
 
@@ -24,6 +26,7 @@ from strongroom.config import PlatformConfig, load_config
 from strongroom.infra.compliance import register_packs
 from strongroom.infra.packaging import LambdaBundle, repository_root
 from strongroom.infra.stacks.backup import BackupVaultStack
+from strongroom.infra.stacks.compliance import ComplianceStack
 from strongroom.infra.stacks.data import GlobalDataStack
 from strongroom.infra.stacks.keys import KeyStack
 from strongroom.infra.stacks.regional import RegionalStack
@@ -55,6 +58,10 @@ def regional_stack_name(config: PlatformConfig, region: str) -> str:
 
 def routing_stack_name(config: PlatformConfig) -> str:
     return f"{config.names.prefix}-routing"
+
+
+def compliance_stack_name(config: PlatformConfig, region: str) -> str:
+    return f"{config.names.prefix}-compliance-{region}"
 
 
 def build_app(
@@ -104,6 +111,8 @@ def build_app(
     for stack in regional.values():
         # Fn::GetStackOutput reads the platform stack's outputs at deploy time: it must be deployed first.
         routing.add_stack_dependency(stack, "its ApiHost (and DnsNameTarget) outputs exist")
+    for r in config.regions:
+        ComplianceStack(app, compliance_stack_name(config, r.name), config=config, region=r)
     if compliance:
         register_packs(app)
     return app

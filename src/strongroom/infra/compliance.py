@@ -51,7 +51,7 @@ from constructs import IConstruct
 
 from strongroom.infra import exceptions, wildcards
 from strongroom.infra.constructs._props import flatten_reference
-from strongroom.infra.exceptions import CDK_NAG, CFN_LINT, CHECKOV, PACKS
+from strongroom.infra.exceptions import ACKNOWLEDGEABLE, CDK_NAG, CFN_LINT, CHECKOV
 
 REPORT = Path("compliance") / "nag-report.json"
 # Acknowledgements of Strongroom's own gates are refused like any other outside the registry.
@@ -99,6 +99,7 @@ class RecordedPack:
                 "rule": violation.rule_name,
                 "severity": violation.severity or "unknown",
                 "resources": [r.construct_path for r in violation.violating_resources],
+                "description": violation.description,
             }
             for violation in report.violations
         ]
@@ -294,6 +295,7 @@ class ExceptionGate(_OwnGate):
         self._root = root
         self._applier = applier
         self.findings: list[str] = []
+        self.located: list[tuple[str, str, str]] = []
         self.acknowledged: list[dict[str, str]] | None = None  # the tree's, as of the last run
 
     def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
@@ -333,6 +335,8 @@ class ExceptionGate(_OwnGate):
                         )
                     )
         self.findings = [description for description, _ in found]
+        # (description, template path, logical id) of each, for reports that name the resource
+        self.located = [(description, template, logical_id) for description, (template, logical_id) in found]
         violations = [
             PolicyViolation(
                 rule_name=self.RULE,
@@ -370,12 +374,16 @@ class Gates:
     packs: list[RecordedPack]
     exceptions: ApplyExceptions
     gate: ExceptionGate
+    wildcard: ResourceWildcardGate
 
 
-def register_packs(app: App, entries: Sequence[exceptions.Entry] | None = None) -> Gates:
+def register_packs(
+    app: App, entries: Sequence[exceptions.Entry] | None = None, *, extra: Sequence[RecordedPack] = ()
+) -> Gates:
     """Every pack on the whole app (acknowledgements are copied into the templates by the first), the
     registry's exceptions (an aspect that runs before that copy), the gate that refuses any other
-    exception, and the resource-wildcard gate."""
+    exception, and the resource-wildcard gate; ``extra`` packs (the PRR pack, in `strongroom check`)
+    run beside them."""
     applier = ApplyExceptions(entries)
     Aspects.of(app).add(applier, priority=AspectPriority.MUTATING)
     packs = [
@@ -383,8 +391,9 @@ def register_packs(app: App, entries: Sequence[exceptions.Entry] | None = None) 
         for index, kind in enumerate(PACK_TYPES)
     ]
     gate = ExceptionGate(app, applier)
-    Validations.of(app).add_plugins(*packs, ResourceWildcardGate(), gate)
-    return Gates(packs, applier, gate)
+    wildcard = ResourceWildcardGate()
+    Validations.of(app).add_plugins(*packs, *extra, wildcard, gate)
+    return Gates(packs, applier, gate, wildcard)
 
 
 def _acknowledged(root: IConstruct) -> Iterator[tuple[IConstruct, str, str]]:
@@ -413,7 +422,7 @@ def _listing(acknowledged: Iterable[tuple[IConstruct, str, str]]) -> list[dict[s
 
 
 def _pack_of(rule: str) -> str | None:
-    return next((pack for pack in PACKS if rule.startswith(f"{pack}-")), None)
+    return next((pack for pack in ACKNOWLEDGEABLE if rule.startswith(f"{pack}-")), None)
 
 
 def write_report(root: IConstruct, assembly_dir: Path, gates: Gates) -> dict[str, Any]:

@@ -37,6 +37,9 @@ from strongroom.infra.packaging import repository_root
 
 REGISTRY = Path("policies") / "exceptions.json"
 PACKS = ("AwsSolutions", "NIST.800.53.R5", "PCI.DSS.321", "HIPAA.Security", "Serverless")
+# Rule namespaces an entry may acknowledge: the packs synthesis runs, and the PRR pack, which
+# `strongroom check` runs beside them (docs/adr/0038-strongroom-check.md).
+ACKNOWLEDGEABLE = (*PACKS, "PRR")
 CDK_NAG, CHECKOV, CFN_LINT = "cdk-nag", "checkov", "cfn-lint"
 TOOLS = (CDK_NAG, CHECKOV, CFN_LINT)
 REVIEW_HORIZON = timedelta(days=366)  # a review date at most 12 months ahead
@@ -234,8 +237,8 @@ def _problems(raw: Mapping[str, Any]) -> list[str]:
 
 def _cdk_nag_problems(rule: str) -> list[str]:
     base, finding = split_rule(rule)
-    if not any(base.startswith(f"{pack}-") for pack in PACKS):
-        return [f"cdk_nag: {rule!r} names no pack ({', '.join(PACKS)})"]
+    if not any(base.startswith(f"{pack}-") for pack in ACKNOWLEDGEABLE):
+        return [f"cdk_nag: {rule!r} names no pack ({', '.join(ACKNOWLEDGEABLE)})"]
     if finding is not None and base not in EXPANDABLE_RULES:
         return [
             f"cdk_nag: {rule!r}: finding patterns are expanded only for "

@@ -206,9 +206,12 @@ def synthesize(outdir: Path | str = "cdk.out", config: PlatformConfig | None = N
 
 
 def _stacks(config: PlatformConfig) -> list[tuple[str, str]]:
-    """Every stack with its Region, in deployment order (docs/adr/0010)."""
+    """Every stack with its Region, in deployment order (docs/adr/0010). The compliance stacks depend on
+    nothing and nothing on them (docs/adr/0037): listed first, so the Config rules watch the others
+    from their creation."""
     from strongroom.infra.app import (  # noqa: PLC0415
         backup_stack_name,
+        compliance_stack_name,
         data_stack_name,
         key_stack_name,
         regional_stack_name,
@@ -217,6 +220,7 @@ def _stacks(config: PlatformConfig) -> list[tuple[str, str]]:
     from strongroom.infra.stacks.routing import ROUTING_REGION  # noqa: PLC0415
 
     return [
+        *((compliance_stack_name(config, r.name), r.name) for r in config.regions),
         *((key_stack_name(config, r.name), r.name) for r in config.regions),
         *((backup_stack_name(config, r.name), r.name) for r in config.regions),
         (data_stack_name(config), config.primary_region.name),

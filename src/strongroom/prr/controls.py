@@ -17,7 +17,7 @@ import re
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,8 +42,8 @@ AREAS: dict[str, str] = {
     "cost": "Cost",
 }
 
-CDK_NAG, PRR, CHECKOV, CFN_LINT, TEST = "cdk_nag", "prr", "checkov", "cfn_lint", "test"
-CHECK_KINDS = (CDK_NAG, PRR, CHECKOV, CFN_LINT, TEST)
+CDK_NAG, PRR, CHECKOV, CFN_LINT, GATE, TEST = "cdk_nag", "prr", "checkov", "cfn_lint", "gate", "test"
+CHECK_KINDS = (CDK_NAG, PRR, CHECKOV, CFN_LINT, GATE, TEST)
 
 # The cdk-nag packs strongroom.infra.compliance.PACK_TYPES runs, by the JavaScript file that defines each.
 NAG_PACK_FILES = ("aws-solutions", "nist-800-53-r5", "pci-dss-321", "hipaa-security", "serverless")
@@ -304,9 +304,16 @@ def named_test_exists(reference: str, repo: Path = REPO) -> bool:
     )
 
 
-_KNOWN = {
+def gate_rule_ids() -> frozenset[str]:
+    from strongroom.prr.gates import GATE_RULES  # noqa: PLC0415
+
+    return frozenset(GATE_RULES)
+
+
+_KNOWN: dict[str, Callable[[], frozenset[str]]] = {
     CDK_NAG: cdk_nag_rule_ids,
     PRR: prr_rule_ids,
+    GATE: gate_rule_ids,
     CHECKOV: checkov_check_ids,
     CFN_LINT: cfn_lint_rule_ids,
 }

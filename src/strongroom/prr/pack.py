@@ -10,6 +10,7 @@ finding of that rule on that resource, never a crash. Use it like any cdk-nag 3 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import re
 from collections.abc import Callable, Mapping
@@ -25,6 +26,7 @@ from strongroom.prr.policy import DEFAULT, Policy
 
 PACK = "PRR"
 RuleFunction = Callable[[CfnResource, Policy], NagRuleCompliance]
+Explain = Callable[[CfnResource, Policy], str]
 ERROR, WARN = NagMessageLevel.ERROR, NagMessageLevel.WARN
 
 
@@ -35,6 +37,7 @@ class Rule:
     level: NagMessageLevel
     description: str
     resource_types: tuple[str, ...]
+    explain: Explain | None = None  # what exactly is wrong, where a rule can say (appended to the finding)
 
 
 # (id, level, one-line description); the function is rules/<snake_case of the id without PRR->.py.
@@ -152,7 +155,8 @@ _SERVICE_WORDS = {"ApiGateway": "api_gateway", "VpcEndpoint": "vpc_endpoint"}
 def _load(rule_id: str, level: NagMessageLevel, description: str) -> Rule:
     name = module_name(rule_id)
     module: ModuleType = importlib.import_module(f"strongroom.prr.rules.{name}")
-    return Rule(rule_id, getattr(module, name), level, description, tuple(module.RESOURCE_TYPES))
+    explain = getattr(module, "explain", None)
+    return Rule(rule_id, getattr(module, name), level, description, tuple(module.RESOURCE_TYPES), explain)
 
 
 RULES: Mapping[str, Rule] = {rule_id: _load(rule_id, level, text) for rule_id, level, text in _TABLE}
@@ -232,4 +236,7 @@ class ProductionReadinessChecks(NagPack):
                 result = NagRuleCompliance.NON_COMPLIANT
                 info = f"{rule.description} The rule could not judge this resource: {error!r}"
             if result == NagRuleCompliance.NON_COMPLIANT:
+                if rule.explain is not None:
+                    with contextlib.suppress(Exception):  # the finding stands without its detail
+                        info = f"{info} {rule.explain(node, self._policy)}"
                 self._apply_rule(_Finding(rule, node, info))  # type: ignore[arg-type]  # jsii reads the properties

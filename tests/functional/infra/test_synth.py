@@ -23,6 +23,8 @@ EXPECTED_STACKS = {
     "strongroom-backup-eu-west-1": "eu-west-1",
     "strongroom-backup-eu-central-1": "eu-central-1",
     "strongroom-routing": "us-east-1",  # where Route 53's health-check metrics are (docs/adr/0027)
+    "strongroom-compliance-eu-west-1": "eu-west-1",  # conformance pack, CI/CD boundary (docs/adr/0037)
+    "strongroom-compliance-eu-central-1": "eu-central-1",
 }
 
 

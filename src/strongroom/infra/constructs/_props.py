@@ -112,7 +112,8 @@ def flatten_reference(value: Any) -> str:  # noqa: PLR0911 - one return per Clou
         if "Fn::Sub" in value:
             return flatten_reference(value["Fn::Sub"])
         if "Fn::GetAtt" in value:
-            resource, attribute = value["Fn::GetAtt"]
+            target = value["Fn::GetAtt"]  # [resource, attribute], or YAML's short "Resource.Attribute"
+            resource, attribute = target.split(".", 1) if isinstance(target, str) else target
             return f"<{flatten_reference(resource)}.{flatten_reference(attribute)}>"
         if "Fn::ImportValue" in value:
             return flatten_reference(value["Fn::ImportValue"])

@@ -11,10 +11,12 @@ from strongroom.prr.policy import DEFAULT, Policy
 
 RESOURCE_TYPES = ("AWS::Lambda::Function",)
 # IAM action prefix -> endpoint service name, where they differ.
-ENDPOINT_OF = {"cloudwatch": "monitoring", "execute-api": "execute-api", "states": "states"}
-# Prefixes Lambda itself uses for the function (network interfaces, the managed logs/X-Ray daemon path
-# is still a network call, so those stay in), or that are not endpoints a function calls.
-NOT_CALLED = frozenset({"ec2", "iam"})
+ENDPOINT_OF = {"cloudwatch": "monitoring", "kinesis": "kinesis-streams"}
+# Prefixes the function's code does not call from its subnets: the Lambda service uses the role for the
+# function's network interfaces (ec2) and writes the function's logs to CloudWatch Logs itself (logs),
+# outside the VPC; iam is never called at run time. The X-Ray daemon does send from inside the
+# execution environment, so xray stays in.
+NOT_CALLED = frozenset({"ec2", "iam", "logs"})
 
 
 def lambda_interface_endpoints(node: CfnResource, policy: Policy = DEFAULT) -> NagRuleCompliance:
@@ -28,6 +30,12 @@ def lambda_interface_endpoints(node: CfnResource, policy: Policy = DEFAULT) -> N
         return NagRuleCompliance.NOT_APPLICABLE  # a role from elsewhere: its policies are not here
     missing = called_services(node, role) - endpoint_services(node)
     return NagRuleCompliance.NON_COMPLIANT if missing else NagRuleCompliance.COMPLIANT
+
+
+def explain(node: CfnResource, policy: Policy = DEFAULT) -> str:
+    role = _cfn.referenced(_cfn.properties(node).get("Role"))
+    missing = sorted(called_services(node, role) - endpoint_services(node)) if role else []
+    return f"No endpoint for: {', '.join(missing)}." if missing else ""
 
 
 def called_services(node: CfnResource, role: str) -> set[str]:

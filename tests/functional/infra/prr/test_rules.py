@@ -38,7 +38,9 @@ ROLE: Resources = {
             "Roles": [{"Ref": "Role"}],
             "PolicyDocument": {
                 "Statement": [
-                    {"Effect": "Allow", "Action": ["kms:Decrypt", "dynamodb:GetItem"], "Resource": "*"}
+                    {"Effect": "Allow", "Action": ["kms:Decrypt", "dynamodb:GetItem"], "Resource": "*"},
+                    # Lambda's service writes the function's logs, from outside the VPC: no endpoint
+                    {"Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": "*"},
                 ]
             },
         },

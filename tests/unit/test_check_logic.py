@@ -1,0 +1,245 @@
+"""`strongroom check`'s own logic, without CDK or the tools: what a template's references and cycles
+give, how a control is judged from its checks, the verdict, expired exceptions and JUnit reports."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+from strongroom.prr import check, gates, tools, verdict
+from strongroom.prr import template as cfn_template
+from strongroom.prr.controls import Check, Control
+from strongroom.prr.findings import BLOCKING, Acknowledgement, Finding, Input, ToolRun
+
+
+def resource(type_: str = "AWS::SQS::Queue", **properties: object) -> dict[str, object]:
+    return {"Type": type_, "Properties": properties}
+
+
+def rules(findings: list[Finding]) -> list[str]:
+    return sorted(f.rule for f in findings)
+
+
+def test_references_read_ref_getatt_in_both_forms_and_sub_names_but_not_sub_variables() -> None:
+    value = {
+        "A": {"Ref": "One"},
+        "B": {"Fn::GetAtt": ["Two", "Arn"]},
+        "C": {"Fn::GetAtt": "Three.Arn"},
+        "D": {"Fn::Sub": "arn:${AWS::Partition}:x:${Four.Arn}/${!Literal}"},
+        "E": {"Fn::Sub": ["${Own}-${Five}", {"Own": {"Ref": "Six"}}]},
+    }
+    expected = ["AWS::Partition", "Five", "Four", "One", "Six", "Three", "Two"]
+    assert sorted(cfn_template.references(value)) == expected
+
+
+def test_a_reference_to_nothing_is_blocking_and_names_both_ends() -> None:
+    template = {
+        "Parameters": {"Name": {"Type": "String"}},
+        "Resources": {
+            "Queue": resource(
+                QueueName={"Ref": "Name"}, Tags=[{"Key": "r", "Value": {"Ref": "AWS::Region"}}]
+            ),
+            "Topic": resource("AWS::SNS::Topic", TopicName={"Fn::GetAtt": ["Missing", "Name"]}),
+            "Late": {**resource(), "DependsOn": ["Gone"]},
+        },
+    }
+    found = cfn_template.structure_findings("t.yaml", template)
+    assert rules(found) == [gates.TEMPLATE_DANGLING_REFERENCE] * 2
+    assert {(f.logical_id, f.severity) for f in found} == {("Topic", "blocking"), ("Late", "blocking")}
+    assert any("Missing" in f.message for f in found)
+    assert any("Gone" in f.message for f in found)
+
+
+def test_a_cycle_is_one_blocking_finding_that_walks_the_cycle_in_order() -> None:
+    template = {
+        "Resources": {
+            "Key": resource("AWS::KMS::Key", KeyPolicy={"p": {"Fn::GetAtt": ["Role", "Arn"]}}),
+            "Role": resource("AWS::IAM::Role", Policies=[{"r": {"Fn::GetAtt": ["Table", "Arn"]}}]),
+            "Table": resource("AWS::DynamoDB::Table", SSESpecification={"KMSMasterKeyId": {"Ref": "Key"}}),
+            "Outside": resource(Q={"Ref": "Key"}),
+        }
+    }
+    found = cfn_template.structure_findings("t.yaml", template)
+    assert rules(found) == [gates.TEMPLATE_CIRCULAR_DEPENDENCY]
+    assert "Key -> Role -> Table -> Key" in found[0].message
+    assert found[0].severity == BLOCKING
+
+
+def test_a_resource_that_depends_on_itself_is_a_cycle() -> None:
+    found = cfn_template.structure_findings("t", {"Resources": {"Me": {**resource(), "DependsOn": "Me"}}})
+    assert rules(found) == [gates.TEMPLATE_CIRCULAR_DEPENDENCY]
+
+
+def test_two_separate_cycles_are_two_findings_and_a_chain_is_none() -> None:
+    graph = {"A": {"B"}, "B": {"A"}, "C": {"D"}, "D": {"E"}, "E": {"C"}, "F": {"A"}, "G": set()}
+    assert sorted(cfn_template.cycles(graph)) == [["A", "B"], ["C", "D", "E"]]
+    assert cfn_template.cycles({"A": {"B"}, "B": {"C"}, "C": set()}) == []
+
+
+def control(cid: str, *checks: tuple[str, str], mandatory: bool = True, note: str | None = None) -> Control:
+    return Control(
+        id=cid,
+        area="network",
+        requirement=f"{cid} requirement",
+        rationale="r",
+        service="s",
+        enforcement=(),
+        checks=tuple(Check(kind, rule) for kind, rule in checks),
+        evidence=(),
+        mandatory=mandatory,
+        frameworks={"nist_800_53_r5": ("SC-7",)},
+        status_note=note,
+    )
+
+
+RAN = [ToolRun(name, "ran", "") for name in ("template", "cdk-nag", "prr", "cfn-lint", "checkov")]
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
+
+
+def report(
+    controls: list[Control], findings: list[Finding], tools: list[ToolRun] = RAN, **kw: object
+) -> dict:
+    return verdict.build_report(controls, [], findings, tools, kw.pop("tests", None), now=NOW, **kw)  # type: ignore[arg-type]
+
+
+def status(built: dict, cid: str) -> str:
+    return next(c["status"] for c in built["controls"] if c["id"] == cid)
+
+
+def test_a_control_fails_on_an_open_finding_is_acknowledged_when_all_are_and_passes_when_none() -> None:
+    controls = [
+        control("NET-01", ("prr", "PRR-A")),
+        control("NET-02", ("checkov", "CKV_AWS_1")),
+        control("NET-03", ("cdk_nag", "AwsSolutions-X")),
+    ]
+    ack = Acknowledgement("a reason of many words", "entry", "policies/exceptions.json")
+    built = report(
+        controls,
+        [
+            Finding("PRR-A", "prr", "error", "m", "t", "R1"),
+            Finding("CKV_AWS_1", "checkov", "error", "m", "t", "R2", acknowledged=ack),
+        ],
+        self_check=False,
+    )
+    assert (status(built, "NET-01"), status(built, "NET-02"), status(built, "NET-03")) == (
+        "fail",
+        "acknowledged",
+        "pass",
+    )
+    assert built["verdict"] == "NO-GO"
+    assert "NET-01" in built["verdictReasons"][0]
+    assert built["summary"]["controls"] == {"pass": 1, "fail": 1, "acknowledged": 1, "not-judged": 0}
+
+
+def test_a_finding_no_control_names_is_kept_as_unmapped() -> None:
+    built = report([control("NET-01", ("prr", "PRR-A"))], [Finding("Other-1", "cdk-nag", "warning", "m")],
+                   self_check=False)  # fmt: skip
+    assert built["unmapped"] == [built["findings"][0]["id"]]
+    assert built["verdict"] == "GO"  # no control fails: the finding is listed, not lost
+
+
+def test_a_blocking_finding_is_no_go_even_when_every_control_passes() -> None:
+    built = report(
+        [control("CICD-01", ("gate", gates.TEMPLATE_REJECTED))],
+        [Finding("E3002", "cfn-lint", "blocking", "unknown property", "t", "R")],
+        self_check=False,
+    )
+    assert built["verdict"] == "NO-GO"
+    assert built["findings"][0]["controls"] == ["CICD-01"]  # any cfn-lint error is a rejected template
+    assert built["summary"]["blocking"] == 1
+
+
+def test_a_missing_tool_leaves_its_controls_not_judged_and_mandatory_ones_make_it_no_go() -> None:
+    tools = [ToolRun("cdk-nag", "ran", ""), ToolRun("checkov", "missing", "not installed")]
+    built = report(
+        [
+            control("NET-02", ("checkov", "CKV_AWS_1")),
+            control("COST-01", ("checkov", "CKV_AWS_2"), mandatory=False),
+        ],
+        [],
+        tools,
+        self_check=False,
+    )  # fmt: skip
+    assert status(built, "NET-02") == "not-judged"
+    assert built["verdict"] == "NO-GO"
+    assert "tool was missing" in " ".join(built["verdictReasons"])
+
+
+def test_tests_only_controls_are_judged_from_junit_and_otherwise_block_a_self_check_only() -> None:
+    tested = control("CODE-02", ("test", "tests/x.py::test_a"))
+    empty = control("CHG-01", note="the pipeline is not built yet")
+    assert report([tested, empty], [], self_check=False)["verdict"] == "GO"
+    own = report([tested, empty], [], self_check=True)
+    assert own["verdict"] == "NO-GO"
+    assert {n["control"]: n["why"] for n in own["notJudged"]} == {
+        "CODE-02": "judged by tests only: pass --junit with the test run's report",
+        "CHG-01": "no automated check: the pipeline is not built yet",
+    }
+    passed = report([tested], [], self_check=True, tests={"tests/x.py::test_a": True})
+    assert (passed["verdict"], status(passed, "CODE-02")) == ("GO", "pass")
+    failed = report([tested], [], self_check=True, tests={"tests/x.py::test_a": False})
+    assert (failed["verdict"], status(failed, "CODE-02")) == ("NO-GO", "fail")
+
+
+def test_duplicates_collapse_and_an_acknowledged_copy_wins() -> None:
+    ack = Acknowledgement("r", "e", "s")
+    built = report(
+        [control("NET-01", ("checkov", "CKV_AWS_1"))],
+        [Finding("CKV_AWS_1", "checkov", "error", "m", "t", "R"),
+         Finding("CKV_AWS_1", "checkov", "error", "m", "t", "R", acknowledged=ack)],
+        self_check=False,
+    )  # fmt: skip
+    assert len(built["findings"]) == 1
+    assert built["findings"][0]["acknowledged"]["exception"] == "e"
+
+
+def test_frameworks_and_checklist_cover_every_control() -> None:
+    built = report([control("NET-01", ("prr", "PRR-A")), control("NET-02")], [], self_check=False)
+    nist = next(f for f in built["frameworks"] if f["key"] == "nist_800_53_r5")
+    assert (nist["controls"], nist["pass"], nist["not-judged"], nist["ids"]) == (2, 1, 1, ["SC-7"])
+    items = [i["control"] for area in built["checklist"] for i in area["items"]]
+    assert items == ["NET-01", "NET-02"]
+
+
+def test_terraform_plans_cannot_judge_controls_without_a_checkov_check() -> None:
+    controls = [control("NET-01", ("prr", "PRR-A")), control("NET-02", ("checkov", "CKV_AWS_1"))]
+    assert list(verdict.terraform_not_judgeable(controls)) == ["NET-01"]
+    built = report(controls, [], self_check=False, not_judgeable=verdict.terraform_not_judgeable(controls))
+    assert status(built, "NET-01") == "not-judged"
+    assert "Terraform plan" in built["notJudged"][0]["why"]
+
+
+def test_an_exception_past_its_review_date_is_a_finding_and_is_not_applied() -> None:
+    due = SimpleNamespace(id="old", review_by=date(2026, 1, 1), owner="platform")
+    fresh = SimpleNamespace(id="new", review_by=date(2027, 1, 1), owner="platform")
+    usable, found = check.usable_exceptions([due, fresh], "exceptions.json", date(2026, 11, 30))
+    assert usable == [fresh]
+    assert rules(found) == [gates.EXCEPTION_EXPIRED]
+    assert "old" in found[0].message
+    assert "2026-01-01" in found[0].message
+
+
+def test_junit_reports_give_each_named_test_pass_or_fail_across_parameters(tmp_path: Path) -> None:
+    xml = tmp_path / "junit.xml"
+    xml.write_text(
+        """<testsuites><testsuite>
+        <testcase classname="tests.unit.test_a" name="test_ok"/>
+        <testcase classname="tests.unit.test_a" name="test_param[1]"/>
+        <testcase classname="tests.unit.test_a" name="test_param[2]"><failure message="x"/></testcase>
+        <testcase classname="tests.unit.test_a" name="test_skipped"><skipped/></testcase>
+        </testsuite></testsuites>"""
+    )
+    assert tools.junit_results([xml]) == {
+        "tests/unit/test_a.py::test_ok": True,
+        "tests/unit/test_a.py::test_param": False,
+        "tests/unit/test_a.py::test_skipped": False,
+    }
+
+
+def test_inputs_and_the_time_are_in_the_report() -> None:
+    built = verdict.build_report(
+        [], [Input("x", "cloudformation", Path("x"))], [], RAN, None, self_check=False, now=NOW
+    )
+    assert built["inputs"] == [{"name": "x", "kind": "cloudformation", "path": "x", "resources": 0}]
+    assert built["generatedAt"] == "2026-11-30T00:00:00Z"
