@@ -243,3 +243,26 @@ def test_inputs_and_the_time_are_in_the_report() -> None:
     )
     assert built["inputs"] == [{"name": "x", "kind": "cloudformation", "path": "x", "resources": 0}]
     assert built["generatedAt"] == "2026-11-30T00:00:00Z"
+
+
+def test_a_finding_of_a_twin_rule_in_another_compliance_pack_counts_for_the_named_rule() -> None:
+    controls = [control("DATA-03", ("cdk_nag", "NIST.800.53.R5-S3BucketSSLRequestsOnly"))]
+    built = report(
+        controls,
+        [Finding("HIPAA.Security-S3BucketSSLRequestsOnly", "cdk-nag", "error", "m", "t", "B"),
+         Finding("AwsSolutions-IAM5[Action::s3:*]", "cdk-nag", "error", "m", "t", "R")],
+        self_check=False,
+    )  # fmt: skip
+    assert status(built, "DATA-03") == "fail"
+    assert built["findings"][0]["controls"] == ["DATA-03"]
+    check_entry = next(c for c in built["controls"] if c["id"] == "DATA-03")["checks"][0]
+    assert (check_entry["status"], check_entry["findings"]) == ("fail", 1)
+
+
+def test_a_finding_qualified_id_belongs_to_its_rules_controls() -> None:
+    built = report(
+        [control("IAM-01", ("cdk_nag", "AwsSolutions-IAM5"))],
+        [Finding("AwsSolutions-IAM5[Action::s3:*]", "cdk-nag", "error", "m", "t", "R")],
+        self_check=False,
+    )
+    assert status(built, "IAM-01") == "fail"

@@ -42,9 +42,24 @@ def base_rule(rule: str) -> str:
     return rule.split("[", 1)[0]
 
 
+# cdk-nag's NIST, PCI and HIPAA packs apply the same rule implementations (cdk-nag's rules/<service>/
+# <Rule>) under their own prefixes: a control naming one of them names the others.
+EQUIVALENT_PACKS = ("NIST.800.53.R5", "PCI.DSS.321", "HIPAA.Security")
+
+
+def same_rules(rule: str) -> set[str]:
+    """The rule ids that are this finding's rule: itself, and its twins in the equivalent packs."""
+    base = base_rule(rule)
+    for pack in EQUIVALENT_PACKS:
+        if base.startswith(f"{pack}-"):
+            suffix = base.removeprefix(f"{pack}-")
+            return {f"{twin}-{suffix}" for twin in EQUIVALENT_PACKS}
+    return {base}
+
+
 def controls_of(finding: Finding, by_check: Mapping[tuple[str, str], list[str]]) -> list[str]:
     kind = KIND_OF_TOOL.get(finding.tool, GATE)
-    found = list(by_check.get((kind, base_rule(finding.rule)), []))
+    found = [c for rule in sorted(same_rules(finding.rule)) for c in by_check.get((kind, rule), [])]
     if finding.tool == T_CFN_LINT and finding.severity == BLOCKING:
         found += by_check.get((GATE, gates.TEMPLATE_REJECTED), [])
     return list(dict.fromkeys(found))
@@ -90,7 +105,7 @@ def judge(
     checks = []
     for check in control.checks:
         of_check = [
-            f for f in mine if KIND_OF_TOOL.get(f.tool, GATE) == check.kind and base_rule(f.rule) == check.id
+            f for f in mine if KIND_OF_TOOL.get(f.tool, GATE) == check.kind and check.id in same_rules(f.rule)
         ]
         status = check_status(check, of_check, ran_kinds, tests)
         checks.append({"kind": check.kind, "id": check.id, "status": status, "findings": len(of_check)})
