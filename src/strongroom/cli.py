@@ -190,6 +190,25 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return int(bench.main(args.rest))
 
 
+def _cmd_deploy(args: argparse.Namespace) -> int:
+    from pathlib import Path  # noqa: PLC0415
+
+    from strongroom.deploy import Request, run  # noqa: PLC0415 - boto3 and the CDK CLI: this command only
+
+    version = getattr(args, "to", None) or getattr(args, "version", None)
+    assembly = getattr(args, "assembly", None)
+    request = Request(
+        dry_run=args.dry_run,
+        json=args.json,
+        regions=tuple(getattr(args, "region", None) or ()),
+        version=version,
+        signed_bundle=getattr(args, "signed_bundle", None),
+        accept_unrouted_alarms=args.accept_unrouted_alarms,
+        assembly=Path(assembly) if assembly else None,
+    )
+    return run(request)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="strongroom", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -309,6 +328,37 @@ def _build_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     bench.add_argument("suite", choices=("api", "publisher", "ingest", "check"))
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     bench.set_defaults(run=_cmd_bench)
+
+    deploy = commands.add_parser(
+        "deploy",
+        help="deploy to AWS with the CDK CLI, Region by Region, verifying each Region's deep health",
+        description="Synthesize once, then deploy every stack in docs/adr/0010's order.",
+    )
+    deploy.add_argument("--region", action="append", help="deploy only this Region's stacks (repeatable)")
+    deploy.add_argument("--version", help="deploy the release tagged v<VERSION> instead of this tree")
+    deploy.add_argument(
+        "--signed-bundle", help="the signed Lambda code, as CDK context strongroom:signed-bundle"
+    )
+    deploy.add_argument("--assembly", help="an already synthesized cloud assembly of this tree (no synth)")
+    rollback = commands.add_parser(
+        "rollback",
+        help="deploy an earlier release again: its own tree, bundle and templates",
+        description="Check out the tag v<VERSION> into a temporary worktree and deploy it as `deploy` does.",
+    )
+    rollback.add_argument(
+        "--to", required=True, metavar="VERSION", help="the release, e.g. 0.1.0 (tag v0.1.0)"
+    )
+    for command in (deploy, rollback):
+        command.add_argument(
+            "--dry-run", action="store_true", help="print the plan (and cdk diff with credentials)"
+        )
+        command.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
+        command.add_argument(
+            "--accept-unrouted-alarms",
+            action="store_true",
+            help="deploy even though no alarm subscription is configured (AlarmsReachNobody=acknowledged)",
+        )
+        command.set_defaults(run=_cmd_deploy)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

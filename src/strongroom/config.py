@@ -215,6 +215,29 @@ class PipelineConfig:
     ingest_max_receives: int = 5
 
 
+# CodeDeploy's predefined Lambda canaries (10 % first, the rest after 5, 10, 15 or 30 minutes); any other
+# percentage or interval becomes a custom deployment configuration of the platform stack.
+CANARY_PERCENT_RANGE = (1, 99)
+CANARY_MINUTES_RANGE = (1, 2880)
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentConfig:
+    """How a new release of a function takes traffic (docs/adr/0039-signed-code-and-canary-releases.md):
+    CodeDeploy shifts ``canary_percent`` of the ``live`` alias's traffic to the new version, waits
+    ``canary_minutes`` watching the release's alarms, then shifts the rest; an alarm or a failed smoke
+    hook rolls the alias back. A canary no shorter than the alarms' evaluation (5 one-minute periods)
+    gives them time to fire before the rest of the traffic moves."""
+
+    canary_percent: int = 10
+    canary_minutes: int = 5
+
+    @property
+    def name(self) -> str:
+        """CodeDeploy's name for the predefined configuration of this shape."""
+        return f"CodeDeployDefault.LambdaCanary{self.canary_percent}Percent{self.canary_minutes}Minutes"
+
+
 @dataclass(frozen=True, slots=True)
 class AlarmThresholds:
     """When an alarm fires. Periods are one minute; an alarm needs 3 breaching minutes out of 5."""
@@ -339,6 +362,7 @@ class PlatformConfig:
     api_function: FunctionLimits = field(default_factory=FunctionLimits)
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
     # Each problem's `type` is this base + slug (docs/adr/0017-problem-type-uris-that-cannot-be-hijacked.md)
     problem_type_base: str = DEFAULT_PROBLEM_TYPE_BASE
     security: SecurityConfig = field(default_factory=SecurityConfig)
@@ -621,6 +645,20 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
             5,
         )
     )
+    deployment = DeploymentConfig(
+        canary_percent=r.get(
+            "canary_percent",
+            env.ENV_CANARY_PERCENT,
+            _int_in(*CANARY_PERCENT_RANGE, why="the canary is part of the traffic, not none or all of it"),
+            10,
+        ),
+        canary_minutes=r.get(
+            "canary_minutes",
+            env.ENV_CANARY_MINUTES,
+            _int_in(*CANARY_MINUTES_RANGE, why="a longer canary holds every later release back"),
+            5,
+        ),
+    )
     lag = r.get("replication_lag_seconds", env.ENV_REPLICATION_LAG, _float_in(0.0, 3600.0), 1.0)
     problem_type_base = r.get(
         "problem_type_base", env.ENV_PROBLEM_TYPE_BASE, checked_problem_type_base, DEFAULT_PROBLEM_TYPE_BASE
@@ -672,6 +710,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
         retention=retention,
         api=limits,
         pipeline=pipeline,
+        deployment=deployment,
         problem_type_base=problem_type_base,
         security=security,
     )

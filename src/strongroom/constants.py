@@ -51,6 +51,10 @@ ENV_INGEST_MAX_RECEIVES = "STRONGROOM_INGEST_MAX_RECEIVES"
 ENV_SECRET_ROTATION_DAYS = "STRONGROOM_SECRET_ROTATION_DAYS"  # noqa: S105 - a variable name
 # Read by config, and at first use by the runtime and the local gateway (strongroom.runtime.problems).
 ENV_PROBLEM_TYPE_BASE = "STRONGROOM_PROBLEM_TYPE_BASE"
+# Canary releases through CodeDeploy (docs/adr/0039-signed-code-and-canary-releases.md): the share of
+# traffic the new version gets first, and for how many minutes, before it gets all of it.
+ENV_CANARY_PERCENT = "STRONGROOM_CANARY_PERCENT"
+ENV_CANARY_MINUTES = "STRONGROOM_CANARY_MINUTES"
 
 # --- what a deployed function is told about its own Region (strongroom.runtime.settings) -----
 ENV_AWS_REGION = "AWS_REGION"  # set by Lambda
@@ -80,6 +84,13 @@ ENV_TRACING = "POWERTOOLS_TRACE_DISABLED"  # Powertools' own switch; "true" disa
 ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+# The package's semantic version (strongroom.__version__), stamped into every deployed function's
+# environment (and its `live` alias's description) so /health can say which release answers.
+ENV_VERSION = "STRONGROOM_VERSION"
+# A release's smoke-test hook (strongroom.delivery_hooks): the version it tests (a qualified function
+# ARN) and which smoke request it sends ("api" or "batch").
+ENV_HOOK_TARGET = "STRONGROOM_HOOK_TARGET"
+ENV_HOOK_SMOKE = "STRONGROOM_HOOK_SMOKE"
 
 # --- local mode (strongroom.local) ------------------------------------------------------------
 ENV_LOCAL_ACCESS_KEY_ID = "STRONGROOM_ACCESS_KEY_ID"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from strongroom import __version__
 from strongroom.local.client import HttpReply, SignedClient
 from strongroom.local.gateway import CALLER_ARN
 from strongroom.local.sigv4 import Credentials
@@ -152,7 +153,11 @@ def test_a_signature_for_another_region_is_forbidden(platform: Platform) -> None
 def test_health_needs_no_signature_and_deep_health_touches_the_data_path(platform: Platform) -> None:
     for region in ("eu-west-1", "eu-central-1"):
         anonymous = platform.client(region).unsigned()
-        assert anonymous.request("GET", "/health").json() == {"status": "pass", "region": region}
+        assert anonymous.request("GET", "/health").json() == {
+            "status": "pass",
+            "region": region,
+            "version": __version__,  # `strongroom up` stamps it as a deployment does
+        }
         deep = anonymous.request("GET", "/health/deep")
         assert deep.status == 200
         assert {name: check["status"] for name, check in deep.json()["checks"].items()} == {

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import pytest
 
+from strongroom import __version__
 from strongroom import constants as env
+from strongroom.local.events import LocalLambdaContext, rest_proxy_event
 from strongroom.local.provision import ProvisionedRegion
 from strongroom.runtime import api
 from strongroom.runtime.adapters.dynamodb import TransactionStore
 from strongroom.runtime.health import DeepHealthCheck
 from strongroom.runtime.models import Health
+from strongroom.runtime.routes import deep_health_search_string
 from strongroom.runtime.settings import RuntimeSettings
 from tests.functional.conftest import (
     REGION,
@@ -73,7 +77,29 @@ def test_shallow_health_answers_without_touching_aws(aws: None) -> None:
     # THEN it passes
     assert reply.status == 200
     assert reply.headers["Content-Type"] == HEALTH_JSON
-    assert reply.body == {"status": "pass", "region": REGION}
+    assert reply.body == {"status": "pass", "region": REGION, "version": __version__}
+    conforms(Health, reply.body)
+
+
+@pytest.mark.parametrize("path", ["/health", "/health/deep"])
+def test_health_reports_the_deployed_version_and_keeps_the_search_string_whole(
+    client: ApiClient, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    # GIVEN a function deployed from release 1.4.2 (the deployment stamps STRONGROOM_VERSION)
+    monkeypatch.setenv(env.ENV_VERSION, "1.4.2")
+    deps = api.dependencies()
+    api.configure(dataclasses.replace(deps, settings=RuntimeSettings.from_environ()))
+    # WHEN a health checker asks
+    event = rest_proxy_event(method="GET", raw_path=path, headers={}, body=b"", region=REGION)
+    response = api.handler(event, LocalLambdaContext("strongroom-api", REGION))  # type: ignore[arg-type]
+    body = json.loads(response["body"])
+    # THEN the body says which release answered, documented, and the version does not come between the
+    # status and the Region that Route 53's search string holds together
+    assert response["statusCode"] == 200
+    assert body["version"] == "1.4.2"
+    assert list(body)[:3] == ["status", "region", "version"]
+    assert response["body"].startswith("{" + deep_health_search_string(REGION) + ",")
+    conforms(Health, body)
 
 
 def test_deep_health_passes_with_both_checks(client: ApiClient) -> None:

@@ -7,6 +7,7 @@ import hmac
 
 import pytest
 
+from strongroom import __version__
 from strongroom import constants as env
 from strongroom.runtime.keys import (
     LOG_PSEUDONYM,
@@ -26,6 +27,12 @@ def test_minimal_environment_gives_defaults() -> None:
     assert (s.region, s.transactions_table) == ("eu-west-1", "strongroom-transactions")
     assert (s.data_key_id, s.cursor_secret, s.health_canary_ciphertext) == (None, None, None)
     assert (s.max_body_bytes, s.page_size_default, s.page_size_max) == (8192, 20, 100)
+
+
+def test_the_version_is_the_deployed_one_else_the_package_s() -> None:
+    assert RuntimeSettings.from_environ(MINIMAL).version == __version__
+    assert RuntimeSettings.from_environ({**MINIMAL, env.ENV_VERSION: "1.4.2"}).version == "1.4.2"
+    assert RuntimeSettings.from_environ({**MINIMAL, env.ENV_VERSION: ""}).version == __version__
 
 
 def test_optional_settings_are_read() -> None:

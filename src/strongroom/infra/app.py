@@ -1,15 +1,18 @@
-"""The CDK app: for every configured Region a key stack, a backup-vault stack, a platform stack and a
-compliance stack, one global data stack in the primary Region, and one routing stack in us-east-1.
+"""The CDK app: for every configured Region a key stack, a backup-vault stack, an artifacts stack, a
+platform stack and a compliance stack, one global data stack in the primary Region, and one routing
+stack in us-east-1.
 
 Deployment order follows docs/adr/0010: every key stack first (the global tables and the secret
 encrypt each replica with that Region's key), then every backup-vault stack (the tables' plan copies
 into each Region's vault; docs/adr/0026), then the global data stack (tables, replicated secret),
-then every Region's platform stack, in any order: each depends on the data stack and its own key
-stack only, so a failure in one Region's platform never blocks another's. The routing stack (Route 53
-health checks, their alarms, the DNS name; docs/adr/0027) comes last: it reads every platform stack's
-API host at deploy time. Each Region's compliance stack (its AWS Config conformance pack; in the
-primary Region also the CI/CD permission boundary; docs/adr/0037) depends on nothing and nothing on it:
-deploying it first lets its Config rules watch the other stacks' resources from their creation.
+then every Region's platform stack, in any order: each depends on the data stack, its own key stack
+and its own artifacts stack only (the signed bundles' bucket and signer, after its keys; the bundle is
+signed between the two: docs/adr/0039), so a failure in one Region's platform never blocks another's.
+The routing stack (Route 53 health checks, their alarms, the DNS name; docs/adr/0027) comes last: it
+reads every platform stack's API host at deploy time. Each Region's compliance stack (its AWS Config
+conformance pack; in the primary Region also the CI/CD permission boundary; docs/adr/0037) depends on
+nothing and nothing on it: deploying it first lets its Config rules watch the other stacks' resources
+from their creation.
 ``cdk.json`` runs this module; ``strongroom.infra.synth`` builds it in-process.
 """
 
@@ -25,6 +28,7 @@ from aws_cdk import App
 from strongroom.config import PlatformConfig, load_config
 from strongroom.infra.compliance import register_packs
 from strongroom.infra.packaging import LambdaBundle, repository_root
+from strongroom.infra.stacks.artifacts import ArtifactsStack
 from strongroom.infra.stacks.backup import BackupVaultStack
 from strongroom.infra.stacks.compliance import ComplianceStack
 from strongroom.infra.stacks.data import GlobalDataStack
@@ -46,6 +50,10 @@ def key_stack_name(config: PlatformConfig, region: str) -> str:
 
 def backup_stack_name(config: PlatformConfig, region: str) -> str:
     return f"{config.names.prefix}-backup-{region}"
+
+
+def artifacts_stack_name(config: PlatformConfig, region: str) -> str:
+    return f"{config.names.prefix}-artifacts-{region}"
 
 
 def data_stack_name(config: PlatformConfig) -> str:
@@ -86,6 +94,12 @@ def build_app(
         for r in config.regions
     }
     data = GlobalDataStack(app, data_stack_name(config), config=config, keys=key_stacks, vaults=vault_stacks)
+    artifact_stacks = {
+        r.name: ArtifactsStack(
+            app, artifacts_stack_name(config, r.name), config=config, region=r, keys=key_stacks[r.name]
+        )
+        for r in config.regions
+    }
     regional = {
         r.name: RegionalStack(
             app,
@@ -93,6 +107,7 @@ def build_app(
             config=config,
             region=r,
             keys=key_stacks[r.name],
+            artifacts=artifact_stacks[r.name],
             bundle=bundle,
         )
         for r in config.regions

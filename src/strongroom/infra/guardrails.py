@@ -268,6 +268,10 @@ def permission_boundary(config: PlatformConfig, account: str = ACCOUNT) -> dict[
         for name in (f"{prefix}-*", "CDKToolkit")
     ]
     boundary = boundary_arn(config, account)
+    # The artifacts bucket of each platform Region (src/strongroom/infra/stacks/artifacts.py): the
+    # deploy uploads the bundle there for AWS Signer, under the Region's pipeline key.
+    platform_regions = [r.name for r in config.regions]
+    artifacts = [f"arn:aws:s3:::{prefix}-artifacts-{r}-{account}" for r in platform_regions]
     return _policy(
         _statement(
             "AssumeCdkBootstrapRoles",
@@ -300,6 +304,28 @@ def permission_boundary(config: PlatformConfig, account: str = ACCOUNT) -> dict[
             "Allow",
             Action=["s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:PutObject"],
             Resource=[*bootstrap["buckets"], *(f"{bucket}/*" for bucket in bootstrap["buckets"])],
+        ),
+        _statement(
+            "UploadBundlesForSigning",
+            "Allow",
+            Action=[
+                "s3:GetBucketLocation",
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:ListBucket",
+                "s3:PutObject",
+            ],
+            Resource=[*artifacts, *(f"{bucket}/*" for bucket in artifacts)],
+        ),
+        _statement(
+            "EncryptBundlesWithThePipelineKey",
+            "Allow",
+            Action=["kms:Decrypt", "kms:GenerateDataKey"],
+            Resource=[f"arn:aws:kms:{r}:{account}:key/*" for r in platform_regions],
+            Condition={
+                "ForAnyValue:StringEquals": {"kms:ResourceAliases": [config.names.key_alias("pipeline")]},
+                "StringEquals": {"kms:ViaService": [f"s3.{r}.amazonaws.com" for r in platform_regions]},
+            },
         ),
         _statement(
             "SignLambdaCode",

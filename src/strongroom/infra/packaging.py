@@ -13,14 +13,18 @@ here (exit 1, with a note, when there is none).
 
 from __future__ import annotations
 
+import argparse
 import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,12 +45,37 @@ PLATFORM_ARGS = (
     "--implementation",
     "cp",
 )
-# Part of the hash: changing how we install is a change to what ships.
-RECIPE = "pip install --no-deps --require-hashes --no-compile " + " ".join(PLATFORM_ARGS)
+# Part of the hash: changing how we install (or normalise, compile and zip) is a change to what ships.
+RECIPE = (
+    "pip install --no-deps --require-hashes --no-compile "
+    + " ".join(PLATFORM_ARGS)
+    + "; drop bin/ and dist-info RECORD INSTALLER REQUESTED direct_url.json"
+    + "; compileall unchecked-hash serial PYTHONHASHSEED=0 -s <staging> -p /var/task"
+    + "; zip sorted 1980-01-01 0644/0755 deflate-6"
+)
+# pip's per-install files: RECORD hashes the console scripts pip rewrote with this machine's
+# interpreter path, INSTALLER/REQUESTED/direct_url.json describe the install, not the package. Lambda
+# never uninstalls, so none is needed; METADATA, WHEEL, licenses and entry points stay.
+PER_INSTALL_FILES = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
+# Console scripts (pip writes a shebang naming the build machine's interpreter); nothing on Lambda runs them.
+SCRIPTS_DIRECTORY = "bin"
+# Where Lambda unpacks the code: the bytecode's recorded source paths are made to point there, not at
+# the build's temporary directory.
+LAMBDA_TASK_ROOT = "/var/task"
+# The earliest time a zip entry can hold. Fixed rather than SOURCE_DATE_EPOCH: the asset hash names the
+# zip's bytes, and an environment variable that changed the bytes without changing the name would let
+# two different zips pass for one.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+FILE_MODE = 0o644
+DIRECTORY_MODE = 0o755
+ZIP_COMPRESSION_LEVEL = 6
+BOM_SUFFIX = ".cdx.json"
+BUNDLE_MANIFEST = "strongroom-bundle.json"  # in every bundle: its hash, recipe and files
 RUNTIME_PATTERNS = (
     "strongroom/__init__.py",
     "strongroom/constants.py",
     "strongroom/py.typed",
+    "strongroom/delivery_hooks.py",  # the release hooks' handler (docs/adr/0039)
     "strongroom/runtime/**/*.py",
 )
 
@@ -136,9 +165,66 @@ def bytecode_compiler() -> Path | None:
 
 
 def compile_bytecode(interpreter: Path, directory: Path) -> None:
-    # unchecked-hash: valid whatever the files' timestamps are after unzipping in Lambda
-    command = [str(interpreter), "-m", "compileall", "-q", "-j0", "--invalidation-mode", "unchecked-hash"]
-    subprocess.run([*command, str(directory)], check=True)  # noqa: S603 - fixed argv, no shell
+    """Compile ``directory`` so that the same sources give the same ``.pyc`` bytes on any machine.
+
+    unchecked-hash (PEP 552): no source mtime inside, and valid whatever the timestamps after unzipping
+    in Lambda. ``-s``/``-p``: the recorded source path is Lambda's ``/var/task/...``, not this build's
+    temporary directory. One process, in compileall's sorted order, with a fixed hash seed: marshal's
+    output depends on which strings the compiler has already interned and on set iteration order, so a
+    process pool (``-j0``), which hands files to workers in no fixed order, would not be reproducible.
+    """
+    command = [
+        str(interpreter),
+        "-m",
+        "compileall",
+        "-qq",
+        "--invalidation-mode",
+        "unchecked-hash",
+        "-s",
+        str(directory),
+        "-p",
+        LAMBDA_TASK_ROOT,
+        str(directory),
+    ]
+    environment = {**os.environ, "PYTHONHASHSEED": "0"}
+    environment.pop("PYTHONPYCACHEPREFIX", None)  # the .pyc files must land beside their sources
+    subprocess.run(command, check=True, env=environment)  # noqa: S603 - fixed argv, no shell
+
+
+def drop_per_install_files(directory: Path) -> None:
+    """Remove what pip writes about this install rather than about the packages (see PER_INSTALL_FILES)."""
+    shutil.rmtree(directory / SCRIPTS_DIRECTORY, ignore_errors=True)
+    for dist_info in directory.glob("*.dist-info"):
+        for name in PER_INSTALL_FILES:
+            (dist_info / name).unlink(missing_ok=True)
+
+
+def write_zip(directory: Path, archive: Path) -> None:
+    """Zip ``directory`` deterministically: sorted entries with relative paths, directories included,
+    fixed timestamps and modes, one compression level. Same tree in, same bytes out."""
+    entries = sorted(
+        (path.relative_to(directory).as_posix() + ("/" if path.is_dir() else ""), path)
+        for path in directory.rglob("*")
+    )
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for name, path in entries:
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            info.create_system = 3  # Unix: the modes below are what Lambda's unzip applies
+            if path.is_dir():
+                info.external_attr = (0o040000 | DIRECTORY_MODE) << 16 | 0x10  # MS-DOS directory flag
+                zipped.writestr(info, b"")
+                continue
+            info.external_attr = (0o100000 | FILE_MODE) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zipped.writestr(info, path.read_bytes(), compresslevel=ZIP_COMPRESSION_LEVEL)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 _PIP_INSTALL = (sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check")
@@ -163,6 +249,108 @@ def pip_install(lock_file: Path, target: Path) -> None:
 def repository_root() -> Path:
     """The checkout this package runs from (``src/strongroom/infra/packaging.py`` → repo)."""
     return Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class BundleArchive:
+    """What a build hands to the deploy and to signing: the zip, its SHA-256 and its SBOM."""
+
+    zip: Path
+    sha256: str
+    sbom: Path
+    asset_hash: str
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    name: str  # normalised as PEP 503 does: what pip and a purl call it
+    version: str
+    sha256: str
+
+
+_PIN = re.compile(
+    r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)\s+--hash=sha256:(?P<sha>[0-9a-f]{64})$"
+)
+
+
+def normalise_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def read_lock(lock_file: Path) -> list[LockedPackage]:
+    """The lock's pins (one ``name==version --hash=sha256:...`` a line, as ``write_lock`` writes them)."""
+    packages = []
+    for number, raw in enumerate(lock_file.read_text().splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _PIN.match(line)
+        if not match:
+            raise ValueError(f"{lock_file}:{number}: not an exact pin with one sha256: {line!r}")
+        packages.append(LockedPackage(normalise_name(match["name"]), match["version"], match["sha"]))
+    return sorted(packages, key=lambda p: p.name)
+
+
+def project_version(source_root: Path) -> str:
+    """The version of the tree being bundled: its ``pyproject.toml`` (a rollback bundles an older tree
+    than the one running), else the installed package's."""
+    pyproject = source_root.parent / "pyproject.toml"
+    if pyproject.is_file():
+        version = tomllib.loads(pyproject.read_text()).get("project", {}).get("version")
+        if isinstance(version, str):
+            return version
+    from importlib import metadata  # noqa: PLC0415 - only when the tree has no pyproject.toml
+
+    try:
+        return metadata.version("strongroom")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def sbom(lock_file: Path, version: str, zip_sha256: str) -> str:
+    """The bundle's CycloneDX 1.6 SBOM as JSON: ``strongroom`` (the zip, by its SHA-256) as the root
+    component, every locked package with its version, purl and wheel SHA-256, and the root's
+    dependency on each. No timestamp and a serial number derived from the zip: the SBOM is as
+    reproducible as what it describes. Validated against the schema the library ships before it is
+    written: an SBOM a scanner would refuse fails the build instead."""
+    # The infra extra's, imported here: the benchmark builds its site without it.
+    from uuid import NAMESPACE_URL, uuid5  # noqa: PLC0415
+
+    from cyclonedx.model import HashAlgorithm, HashType  # noqa: PLC0415
+    from cyclonedx.model.bom import Bom, BomMetaData  # noqa: PLC0415
+    from cyclonedx.model.component import Component, ComponentType  # noqa: PLC0415
+    from cyclonedx.output.json import JsonV1Dot6  # noqa: PLC0415
+    from cyclonedx.schema import SchemaVersion  # noqa: PLC0415
+    from cyclonedx.validation.json import JsonStrictValidator  # noqa: PLC0415
+    from packageurl import PackageURL  # noqa: PLC0415
+
+    def component(name: str, version: str, sha256: str, kind: ComponentType) -> Component:
+        purl = PackageURL(type="pypi", name=name, version=version)
+        return Component(
+            type=kind,
+            name=name,
+            version=version,
+            purl=purl,
+            bom_ref=purl.to_string(),
+            hashes=[HashType(alg=HashAlgorithm.SHA_256, content=sha256)],
+        )
+
+    root = component("strongroom", version, zip_sha256, ComponentType.APPLICATION)
+    dependencies = [
+        component(p.name, p.version, p.sha256, ComponentType.LIBRARY) for p in read_lock(lock_file)
+    ]
+    bom = Bom(
+        serial_number=uuid5(NAMESPACE_URL, f"urn:strongroom:lambda-bundle:sha256:{zip_sha256}"),
+        metadata=BomMetaData(component=root),
+        components=dependencies,
+    )
+    bom.metadata.timestamp = None  # type: ignore[assignment]  # optional in the schema; not reproducible
+    bom.register_dependency(root, dependencies)
+    text: str = JsonV1Dot6(bom).output_as_string(indent=1)
+    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    if error is not None:
+        raise ValueError(f"the bundle's SBOM does not validate against CycloneDX 1.6: {error}")
+    return text + "\n"
 
 
 @dataclass(frozen=True)
@@ -203,14 +391,43 @@ class LambdaBundle:
         return digest.hexdigest()
 
     def code(self) -> lambda_.Code:
-        """A new asset for one stack (CDK binds an asset to a single stack), built at most once."""
+        """A new asset for one stack (CDK binds an asset to a single stack), built at most once.
+
+        The asset is our reproducible zip, uploaded as it is (CDK zips a directory itself, with the
+        files' own modes, at publish time: bytes nobody could hash, sign or describe beforehand). Every
+        function of every stack names the same zip by the same custom hash, so the assembly stages it
+        once (``cdk.out/asset.<hash>.zip``)."""
         # Imported here: the interpreter finder and the build serve the benchmark too, without CDK.
         from aws_cdk import AssetHashType  # noqa: PLC0415
         from aws_cdk import aws_lambda as lambda_  # noqa: PLC0415
 
         return lambda_.Code.from_asset(
-            str(self.build()), asset_hash=self.asset_hash(), asset_hash_type=AssetHashType.CUSTOM
+            str(self.archive().zip), asset_hash=self.asset_hash(), asset_hash_type=AssetHashType.CUSTOM
         )
+
+    def archive(self) -> BundleArchive:
+        """Return ``build_root/<hash>.zip`` and its SBOM ``<hash>.cdx.json``, building what is missing.
+
+        Both are written to a temporary name and renamed, so a file named by its hash is complete."""
+        directory = self.build()
+        archive = self.build_root / f"{directory.name}.zip"
+        bom = self.build_root / f"{directory.name}{BOM_SUFFIX}"
+        if not archive.is_file():
+            partial = archive.with_name(f".{archive.name}.{os.getpid()}")
+            try:
+                write_zip(directory, partial)
+                os.replace(partial, archive)
+            finally:
+                partial.unlink(missing_ok=True)
+        digest = sha256_file(archive)
+        if not bom.is_file():
+            partial = bom.with_name(f".{bom.name}.{os.getpid()}")
+            try:
+                partial.write_text(sbom(self.lock_file, project_version(self.source_root), digest))
+                os.replace(partial, bom)
+            finally:
+                partial.unlink(missing_ok=True)
+        return BundleArchive(zip=archive, sha256=digest, sbom=bom, asset_hash=directory.name)
 
     def build(self) -> Path:
         """Return ``build_root/<hash>``, building it first unless a previous build left it complete."""
@@ -222,6 +439,7 @@ class LambdaBundle:
         staging = Path(tempfile.mkdtemp(prefix=f".{asset_hash[:12]}-", dir=self.build_root))
         try:
             self.install(self.lock_file, staging)
+            drop_per_install_files(staging)
             for name in self.files():
                 destination = staging / name
                 destination.parent.mkdir(parents=True, exist_ok=True)
@@ -234,7 +452,7 @@ class LambdaBundle:
                 "bytecode": bool(self.compiler),
                 "files": self.files(),
             }
-            (staging / "strongroom-bundle.json").write_text(json.dumps(manifest, indent=1))
+            (staging / BUNDLE_MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
             os.replace(staging, target)  # atomic: a directory named by its hash is always complete
         except OSError:
             if not target.is_dir():
@@ -277,16 +495,40 @@ def write_lock(requirements_in: Path, lock_file: Path) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if args == ["lambda-python"]:  # for the Makefile: one way to find Lambda's Python, this one
+    parser = argparse.ArgumentParser(
+        prog="python -m strongroom.infra.packaging", description="The Lambda bundle: build, lock, find 3.13."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("build", help="build the bundle's zip and SBOM; print their paths and hash")
+    build.add_argument("--out", type=Path, help="where to build (default build/lambda in this checkout)")
+    build.add_argument("--json", action="store_true", help="print zip, sha256, sbom, assetHash as JSON")
+    commands.add_parser("lock", help="re-resolve requirements/lambda.in into requirements/lambda.lock")
+    # for the Makefile: one way to find Lambda's Python, this one
+    commands.add_parser("lambda-python", help="print the CPython 3.13 found here (exit 1 if none)")
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.command == "lambda-python":
         found = find_lambda_python()
         if found:
             print(found)
         return 0 if found else 1
-    if args != ["lock"]:
-        print("usage: python -m strongroom.infra.packaging lock | lambda-python", file=sys.stderr)
-        return 2
     root = repository_root()
+    if args.command == "build":
+        bundle = LambdaBundle.for_repository(root)
+        if args.out is not None:
+            bundle = LambdaBundle(bundle.source_root, bundle.lock_file, args.out.resolve())
+        built = bundle.archive()
+        if args.json:
+            document = {
+                "zip": str(built.zip),
+                "sha256": built.sha256,
+                "sbom": str(built.sbom),
+                "assetHash": built.asset_hash,
+                "bytecode": bundle.compiler is not None,
+            }
+            print(json.dumps(document, indent=1))
+        else:
+            print(f"zip: {built.zip}\nsha256: {built.sha256}\nsbom: {built.sbom}")
+        return 0
     pins = write_lock(root / "requirements" / "lambda.in", root / "requirements" / "lambda.lock")
     print(f"wrote {len(pins)} pins to requirements/lambda.lock")
     return 0

@@ -22,6 +22,7 @@ from typing import Any
 from strongroom import constants as env
 from strongroom.config import ConfigError, PlatformConfig, load_config
 from strongroom.infra import packaging, pricing
+from strongroom.infra.signed_bundle import SIGNED_BUNDLE_CONTEXT
 
 INTERFACE = "Interface"
 
@@ -110,6 +111,22 @@ class SynthResult:
         for stack in self.stacks:
             totals[stack.region] = round(totals.get(stack.region, 0.0) + stack.network_monthly_usd, 2)
         return totals
+
+    def unsigned_code(self) -> list[str]:
+        """Stacks whose code-signed functions would deploy the local, unsigned asset (no signed bundle
+        named by context): Lambda refuses that code under Enforce (docs/adr/0039)."""
+        found = []
+        for stack in self.stacks:
+            resources = self.template(stack.name).get("Resources", {})
+            if any(
+                r["Type"] == "AWS::Lambda::Function"
+                and "CodeSigningConfigArn" in r["Properties"]
+                and not isinstance(r["Properties"].get("Code", {}).get("S3Bucket"), str)
+                and "S3ObjectVersion" not in r["Properties"].get("Code", {})
+                for r in resources.values()
+            ):
+                found.append(stack.name)
+        return found
 
     def template(self, stack_name: str) -> dict[str, Any]:
         (stack,) = [s for s in self.stacks if s.name == stack_name]
@@ -210,6 +227,7 @@ def _stacks(config: PlatformConfig) -> list[tuple[str, str]]:
     nothing and nothing on them (docs/adr/0037): listed first, so the Config rules watch the others
     from their creation."""
     from strongroom.infra.app import (  # noqa: PLC0415
+        artifacts_stack_name,
         backup_stack_name,
         compliance_stack_name,
         data_stack_name,
@@ -223,6 +241,7 @@ def _stacks(config: PlatformConfig) -> list[tuple[str, str]]:
         *((compliance_stack_name(config, r.name), r.name) for r in config.regions),
         *((key_stack_name(config, r.name), r.name) for r in config.regions),
         *((backup_stack_name(config, r.name), r.name) for r in config.regions),
+        *((artifacts_stack_name(config, r.name), r.name) for r in config.regions),
         (data_stack_name(config), config.primary_region.name),
         *((regional_stack_name(config, r.name), r.name) for r in config.regions),
         (routing_stack_name(config), ROUTING_REGION),
@@ -320,6 +339,15 @@ def render(result: SynthResult) -> str:
         else "Lambda bundle: sources only (no python3.13 here to compile Lambda's bytecode; set "
         f"{packaging.ENV_LAMBDA_PYTHON} or build where python3.13 exists: cold starts are ~2x faster)"
     )
+    unsigned = result.unsigned_code()
+    if unsigned:
+        lines.append(
+            f"Lambda code: the local, UNSIGNED bundle in {', '.join(unsigned)}; the functions enforce code "
+            f"signing, so a deploy needs each Region's signed bundle: -c {SIGNED_BUNDLE_CONTEXT}:<region>="
+            "s3://<artifacts bucket>/<key>@<version> (docs/adr/0039-signed-code-and-canary-releases.md)"
+        )
+    elif result.stacks:
+        lines.append("Lambda code: the signed bundle named by context, in every platform stack")
     memory = result.peak_memory_mib
     lines.append(
         f"Synth took {result.seconds:.1f} s; peak memory {memory['total']:.0f} MiB "

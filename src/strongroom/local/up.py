@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 
+from strongroom import __version__
 from strongroom import constants as env
 from strongroom.config import PlatformConfig
 from strongroom.errors import UserError
@@ -84,6 +85,7 @@ def function_environment(
         env.ENV_DATA_KEY_ID: region.data_key_id,
         env.ENV_HEALTH_CANARY_CIPHERTEXT: region.health_canary_ciphertext,
         env.ENV_CURSOR_SECRET: cursor_secret,
+        env.ENV_VERSION: __version__,  # as a deployment stamps it: /health reports it
         **config.function_environment(),
         env.ENV_TRACING: "true",
         env.ENV_SERVICE_NAME: "strongroom-api",

@@ -27,7 +27,7 @@ with long_lived():  # the cold start's imports are long-lived: no GC passes over
     from pydantic import ValidationError
 
     from strongroom.runtime import problems as p
-    from strongroom.runtime import routes
+    from strongroom.runtime import routes, snapstart
     from strongroom.runtime.adapters.dynamodb import StoreUnavailable, TransactionStore
     from strongroom.runtime.cursor import CursorCodec
     from strongroom.runtime.domain import (
@@ -97,6 +97,13 @@ def configure(dependencies: Dependencies | None) -> None:
     """Use these dependencies (or, with None, rebuild them from the environment on next use)."""
     global _dependencies  # noqa: PLW0603 - one set of dependencies per execution environment
     _dependencies = dependencies
+
+
+@snapstart.forget_on_restore
+def _forget_environment() -> None:
+    """SnapStart: the next request rebuilds the clients from this environment's own credentials and
+    reads the secret again (a rotation may have happened since the snapshot; snapstart.py)."""
+    configure(None)
 
 
 def dependencies() -> Dependencies:
@@ -319,12 +326,16 @@ def list_files() -> Response[str]:
 
 @handles(routes.HEALTH)
 def health() -> Response[str]:
-    return _json(200, {"status": "pass", "region": dependencies().settings.region}, content_type=HEALTH_JSON)
+    # "status" then "region", adjacent: routes.deep_health_search_string is what Route 53 looks for.
+    settings = dependencies().settings
+    body: Health = {"status": "pass", "region": settings.region, "version": settings.version}
+    return _json(200, body, content_type=HEALTH_JSON)
 
 
 @handles(routes.DEEP_HEALTH)
 def deep_health() -> Response[str]:
-    checker = dependencies().health
+    deps = dependencies()
+    checker = deps.health
     report = checker.run()
     if not report.ok and report.age_seconds == 0:  # counted and logged once per run, not per caller
         count("DeepHealthFailed")
@@ -334,6 +345,7 @@ def deep_health() -> Response[str]:
     body: Health = {
         "status": "pass" if report.ok else "fail",
         "region": checker.region,
+        "version": deps.settings.version,
         "checks": {r.name: r.to_json() for r in report.results},  # type: ignore[misc]
         "checkedAt": timestamp_text(report.checked_at),
         "ageSeconds": round(report.age_seconds, 3),

@@ -26,6 +26,7 @@ from urllib.parse import unquote_plus
 from botocore.exceptions import ClientError
 
 from strongroom import constants as env
+from strongroom.runtime import snapstart
 from strongroom.runtime.adapters.dynamodb import Item, to_item
 from strongroom.runtime.adapters.ingest_store import (
     MIN_PART_BYTES,
@@ -210,6 +211,12 @@ def configure(dependencies: IngestDependencies | None) -> None:
     """Use these dependencies (or, with None, rebuild them from the environment on next use)."""
     global _dependencies  # noqa: PLW0603 - one set of dependencies per execution environment
     _dependencies = dependencies
+
+
+@snapstart.forget_on_restore
+def _forget_environment() -> None:
+    """SnapStart: the next message rebuilds the clients from this environment's own credentials."""
+    configure(None)
 
 
 def dependencies_from_environment() -> IngestDependencies:

@@ -213,6 +213,9 @@ class HealthCheck(TypedDict):
 class Health(TypedDict):
     status: Literal["pass", "fail"]
     region: str
+    version: Annotated[
+        str, Field(min_length=1, description="The semantic version of the release that answered")
+    ]
     checks: NotRequired[dict[str, HealthCheck]]
     checkedAt: NotRequired[
         Annotated[

@@ -8,9 +8,9 @@ has one id and consumers deduplicate on it. :func:`republish` re-publishes a tim
 surviving Region's table, for the case where a lost Region's writes are in the survivor's table but
 not in its stream. Why, and what is guaranteed: docs/adr/0032-outbox-publisher-across-regions.md.
 
-Import-light: the module imports only the stdlib and the table schema; boto3 and Powertools are
-imported on the first invocation, clients are passed in (or built from the environment), and time
-(sleep, randomness, the clock) is passed in.
+Import-light: the module imports only the stdlib, the table schema and the SnapStart hooks (stdlib
+too); boto3 and Powertools are imported on the first invocation, clients are passed in (or built from
+the environment), and time (sleep, randomness, the clock) is passed in.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from strongroom import constants as env
+from strongroom.runtime import snapstart
 from strongroom.runtime.adapters.schema import is_transaction_record
 from strongroom.runtime.domain.transaction import TRANSACTION_ID_PREFIX, is_transaction_id, timestamp_text
 
@@ -509,6 +510,13 @@ def _handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         return handle(event, settings, kinesis)
 
     return traced(run)
+
+
+@snapstart.forget_on_restore
+def _forget_environment() -> None:
+    """SnapStart: the next batch builds the Kinesis client from this environment's own credentials."""
+    _handler.cache_clear()
+    _kinesis.cache_clear()
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from strongroom import constants as env
+from strongroom.runtime import snapstart
 from strongroom.runtime.cursor import CursorCodec
 from strongroom.runtime.domain.errors import InvalidCursor
 from strongroom.runtime.keys import ApplicationSecret, CursorKey, new_cursor_key, parse_application_secret
@@ -236,6 +237,12 @@ def _default_client() -> SecretsManagerClient:
 
     config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
     return boto3.client("secretsmanager", config=config)
+
+
+@snapstart.forget_on_restore
+def _forget_environment() -> None:
+    """SnapStart: the next step builds its client from this environment's own credentials."""
+    _default_client.cache_clear()
 
 
 def handler(event: Mapping[str, Any], context: Any, client: SecretsManagerClient | None = None) -> None:

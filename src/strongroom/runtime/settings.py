@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from strongroom import __version__
 from strongroom import constants as env
 from strongroom.runtime.keys import ApplicationSecret, log_pseudonym_key, parse_application_secret
 from strongroom.runtime.problems import checked_problem_type_base
@@ -33,6 +34,8 @@ class RuntimeSettings:
     deep_health_interval_seconds: float = 5.0
     ingest_bucket: str | None = None  # GET /files lists it
     audit_table: str | None = None  # and reads each file's status here
+    # The release answering: /health and /health/deep report it, so a canary can be told from `live`.
+    version: str = __version__
     # Parsed once, when the settings are made (a bad value fails the cold start, naming the fix).
     application_secret: ApplicationSecret | None = field(init=False, repr=False, compare=False)
     pseudonym_key: bytes = field(init=False, repr=False, compare=False)
@@ -70,10 +73,19 @@ class RuntimeSettings:
             deep_health_interval_seconds=_seconds(e, env.ENV_DEEP_HEALTH_INTERVAL, 5.0),
             ingest_bucket=e.get(env.ENV_INGEST_BUCKET) or None,
             audit_table=e.get(env.ENV_AUDIT_TABLE) or None,
+            version=e.get(env.ENV_VERSION) or __version__,
         )
 
 
 _RANDOM_KEY = secrets.token_bytes(32)
+
+
+def renew_random_key() -> None:
+    """Draw this environment's fallback pseudonym key again. Drawn at import, it is in a SnapStart
+    snapshot and so the same in every environment restored from it (strongroom.runtime.snapstart calls
+    this after a restore); settings made afterwards get the new key."""
+    global _RANDOM_KEY  # noqa: PLW0603 - one key per execution environment
+    _RANDOM_KEY = secrets.token_bytes(32)
 
 
 def _parse_secret(value: bytes) -> ApplicationSecret:

@@ -9,6 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
+from strongroom import __version__
 from strongroom.config import load_config
 from strongroom.infra.constructs._props import PropsError
 from strongroom.infra.constructs.function import Powertools, SecureFunction
@@ -107,6 +108,7 @@ def test_environment_is_encrypted_and_carries_powertools_and_regional_sts(sync: 
         # X-Ray never records response bodies or exception text (customer data)
         "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
         "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
+        "STRONGROOM_VERSION": __version__,  # the release, which /health reports (docs/adr/0039)
     }
 
 

@@ -156,12 +156,25 @@ def test_each_policy_is_iam_policy_grammar(path: Path) -> None:
                 assert all(isinstance(v, str) for v in _listed(value)), (key, value)
 
 
+# parliament's database of condition keys predates kms:ResourceAliases (the KMS service authorization
+# reference lists it for Decrypt and GenerateDataKey); the boundary holds the pipeline key to its alias
+# with it, so that gap in parliament's data is the one finding it may report.
+KNOWN_DATABASE_GAPS = {("UNKNOWN_CONDITION_FOR_ACTION", "kms:ResourceAliases")}
+
+
 def _parliament(path: Path, *, community: bool) -> list[tuple[str, Any]]:
     # parliament reads an ARN's account as twelve digits and knows no policy variables: lint the boundary
     # as IAM evaluates it for an account, with the variable resolved.
     text = path.read_text().replace(guardrails.ACCOUNT, ACCOUNT_ID)
     policy = analyze_policy_string(text, include_community_auditors=community)
-    return [(finding.issue, finding.location.get("actions")) for finding in policy.findings]
+    return [
+        (finding.issue, finding.location.get("actions"))
+        for finding in policy.findings
+        if not any(
+            finding.issue == issue and f"Unknown condition {key} " in str(finding.detail)
+            for issue, key in KNOWN_DATABASE_GAPS
+        )
+    ]
 
 
 @pytest.mark.parametrize("path", POLICY_FILES, ids=lambda p: p.name)

@@ -39,6 +39,16 @@ def _queue(template: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
     return found
 
 
+def _live(template: dict[str, Any], function_id: str) -> dict[str, Any]:
+    """How CDK names a function's live alias: ``<function name>:live``, the name from the alias's ARN."""
+    (alias_id,) = [
+        k
+        for k, a in _of_type(template, "AWS::Lambda::Alias").items()
+        if a["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
+    return {"Fn::Join": ["", [{"Fn::Select": [6, {"Fn::Split": [":", {"Ref": alias_id}]}]}, ":live"]]}
+
+
 def _function(template: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
     (found,) = [
         (k, v["Properties"])
@@ -168,7 +178,7 @@ def test_event_source_mappings(templates: dict[str, dict[str, Any]], stack: str)
     assert sqs_mapping == {
         "BatchSize": 5,
         "EventSourceArn": {"Fn::GetAtt": [queue_id, "Arn"]},
-        "FunctionName": {"Ref": ingest_id},
+        "FunctionName": _live(template, ingest_id),  # the live alias (docs/adr/0039)
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
         "MaximumBatchingWindowInSeconds": 5,
         "ScalingConfig": {"MaximumConcurrency": ingest["ReservedConcurrentExecutions"]},
@@ -182,7 +192,7 @@ def test_event_source_mappings(templates: dict[str, dict[str, Any]], stack: str)
         "FilterCriteria": {
             "Filters": [{"Pattern": json.dumps(TRANSACTION_RECORDS_FILTER, separators=(",", ":"))}]
         },
-        "FunctionName": {"Ref": publisher_id},
+        "FunctionName": _live(template, publisher_id),
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
         "MaximumBatchingWindowInSeconds": 1,
         "MaximumRecordAgeInSeconds": 6 * 3600,
@@ -359,7 +369,18 @@ def test_endpoints_carry_the_pipelines_calls_and_nothing_the_lambda_service_does
         flatten_reference(r["Properties"]["ServiceName"]).rsplit(".", 1)[-1]: r["Properties"]
         for r in _of_type(template, "AWS::EC2::VPCEndpoint").values()
     }
-    assert set(endpoints) == {"dynamodb", "kinesis-streams", "kms", "s3", "secretsmanager", "sqs", "xray"}
+    # lambda and codedeploy: the release hooks' smoke invocations and reports (docs/adr/0039)
+    assert set(endpoints) == {
+        "codedeploy",
+        "dynamodb",
+        "kinesis-streams",
+        "kms",
+        "lambda",
+        "s3",
+        "secretsmanager",
+        "sqs",
+        "xray",
+    }
     assert endpoints["s3"]["VpcEndpointType"] == "Gateway"
     (bucket_id,) = [k for k in _of_type(template, "AWS::S3::Bucket") if k.startswith("IngestBucket")]
     s3 = {

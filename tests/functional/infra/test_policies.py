@@ -140,8 +140,19 @@ def test_every_service_a_vpc_function_calls_has_an_endpoint(templates: dict[str,
         for r in platform["Resources"].values()
         if r["Type"] == "AWS::EC2::VPCEndpoint"
     }
-    # S3 is a gateway endpoint created by its first caller (the pipelines, the API's GET /files).
-    assert services == {"kms", "secretsmanager", "xray", "dynamodb", "s3", "sqs", "kinesis-streams"}
+    # S3 is a gateway endpoint created by its first caller (the pipelines, the API's GET /files); Lambda
+    # and CodeDeploy carry the release hooks' smoke invocations and reports (docs/adr/0039).
+    assert services == {
+        "kms",
+        "secretsmanager",
+        "xray",
+        "dynamodb",
+        "s3",
+        "sqs",
+        "kinesis-streams",
+        "lambda",
+        "codedeploy",
+    }
 
 
 def _vpc_function_actions(template: dict[str, Any]) -> set[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from typing import Any
 
 import pytest
@@ -72,11 +73,12 @@ def test_api_function_is_told_its_table_key_and_secret_but_not_the_secret_itself
 def test_code_is_the_bundle_asset(synthesized: Any, templates: dict[str, dict[str, Any]]) -> None:
     function = _api_function(templates[PRIMARY])
     key = function["Code"]["S3Key"]
-    asset_hash = key.removesuffix(".zip")
-    staged = synthesized.outdir / f"asset.{asset_hash}"
-    assert (staged / "strongroom" / "runtime" / "api.py").is_file()
-    assert (staged / "boto3").is_dir()
-    assert not (staged / "strongroom" / "infra").exists()
+    # The bundle's own reproducible zip, staged as it is (docs/adr/0041), not a directory CDK zips
+    staged = synthesized.outdir / f"asset.{key}"
+    names = set(zipfile.ZipFile(staged).namelist())
+    assert "strongroom/runtime/api.py" in names
+    assert "boto3/" in names
+    assert not any(name.startswith("strongroom/infra/") for name in names)
 
 
 def test_only_the_data_stack_declares_the_global_tables_and_the_secret(
@@ -116,6 +118,10 @@ REGIONAL_LOG_GROUPS = {
     "API-Gateway-Execution-Logs_<Api>/v1",
     "aws-waf-logs-strongroom-api",
     "/strongroom/fis/experiments",  # what AWS FIS drills log (docs/adr/0028)
+    # the release hooks that smoke-test each new version (docs/adr/0039)
+    "/aws/lambda/strongroom-api-release-hook",
+    "/aws/lambda/strongroom-ingest-release-hook",
+    "/aws/lambda/strongroom-publisher-release-hook",
 }
 ROTATION_LOG_GROUP = "/aws/lambda/strongroom-cursor-secret-rotation"
 
@@ -157,7 +163,17 @@ def test_alarms_notify_the_encrypted_topic_and_link_a_runbook_that_exists(
     names = {a["Properties"]["AlarmName"] for a in alarms.values()}
     region = "eu-west-1" if stack == PRIMARY else "eu-central-1"
     peer = "eu-central-1" if stack == PRIMARY else "eu-west-1"
-    rotation = {f"strongroom-{region}-cursor-secret-rotation"} if stack == PRIMARY else set()
+    rotation = (
+        {
+            f"strongroom-{region}-cursor-secret-rotation",
+            *(
+                f"strongroom-{region}-rotation-{m}"
+                for m in ("errors", "throttles", "duration-p99", "release-errors")
+            ),
+        }
+        if stack == PRIMARY
+        else set()
+    )
     assert {
         f"strongroom-{region}-api-errors",
         f"strongroom-{region}-api-throttles",
@@ -165,6 +181,8 @@ def test_alarms_notify_the_encrypted_topic_and_link_a_runbook_that_exists(
         f"strongroom-{region}-api-5xx-rate",
         f"strongroom-{region}-api-4xx-rate",
         f"strongroom-{region}-api-latency-p99",
+        # errors through each function's live alias roll a release back (docs/adr/0039)
+        *(f"strongroom-{region}-{f}-release-errors" for f in ("api", "ingest", "publisher")),
         # the pipelines (docs/adr/0033): both functions, both dead-letter queues, the stream consumer
         *(
             f"strongroom-{region}-{f}-{m}"
@@ -269,11 +287,16 @@ def test_the_primary_rotates_the_secret_on_the_configured_schedule(
     (schedule,) = _of_type(template, "AWS::SecretsManager::RotationSchedule").values()
     # the data stack's secret, by name: deployed before, and no cross-stack reference
     assert schedule["Properties"]["SecretId"] == "strongroom/api/cursor-secret"
-    assert schedule["Properties"]["RotationLambdaARN"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    # Secrets Manager invokes the function's live alias (docs/adr/0039)
+    aliases = {
+        a["Properties"]["FunctionName"]["Ref"]: k for k, a in _of_type(template, "AWS::Lambda::Alias").items()
+    }
+    assert schedule["Properties"]["RotationLambdaARN"] == {"Ref": aliases[function_id]}
     assert schedule["Properties"]["RotationRules"] == {"ScheduleExpression": "rate(30 days)"}  # the default
-    # the primary's API reads the rotated format before the first rotation writes it
+    # the primary's API (its live alias, moved by the release) reads the rotated format before the first
+    # rotation writes it
     (api_id,) = [k for k, f in _of_type(template, "AWS::Lambda::Function").items() if "ApiFunction" in k]
-    assert api_id in schedule["DependsOn"]
+    assert aliases[api_id] in schedule["DependsOn"]
     assert function["Handler"] == "strongroom.runtime.rotation.handler"
     assert function["Environment"]["Variables"][ENV_CURSOR_SECRET_ID] == "strongroom/api/cursor-secret"
     assert "VpcConfig" in function

@@ -78,6 +78,15 @@ def _only(template: Template, kind: str) -> tuple[str, dict[str, Any]]:
     return logical_id, resource
 
 
+def _alias_of(template: Template, function_id: str) -> str:
+    (alias_id,) = [
+        k
+        for k, a in resources(template, "AWS::Lambda::Alias").items()
+        if a["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
+    return alias_id
+
+
 def _rotation_function(template: Template) -> tuple[str, dict[str, Any]]:
     (found,) = [
         (logical_id, f)
@@ -110,7 +119,8 @@ def test_rotation_runs_on_the_configured_schedule_with_our_function(template: Te
     _, schedule = _only(template, "AWS::SecretsManager::RotationSchedule")
     properties = schedule["Properties"]
     assert properties["SecretId"] == {"Ref": secret_id}
-    assert properties["RotationLambdaARN"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    # the live alias, never $LATEST (docs/adr/0039)
+    assert properties["RotationLambdaARN"] == {"Ref": _alias_of(template, function_id)}
     assert properties["RotationRules"] == {"ScheduleExpression": "rate(7 days)"}
     assert "HostedRotationLambda" not in properties
 
@@ -173,7 +183,7 @@ def test_only_secrets_manager_of_this_account_may_invoke_it(template: Template) 
     (permission,) = resources(template, "AWS::Lambda::Permission").values()
     assert permission["Properties"] == {
         "Action": "lambda:InvokeFunction",
-        "FunctionName": {"Fn::GetAtt": [function_id, "Arn"]},
+        "FunctionName": {"Ref": _alias_of(template, function_id)},
         "Principal": "secretsmanager.amazonaws.com",
         "SourceAccount": {"Ref": "AWS::AccountId"},
     }

@@ -22,6 +22,8 @@ EXPECTED_STACKS = {
     "strongroom-data-eu-west-1": "eu-west-1",
     "strongroom-backup-eu-west-1": "eu-west-1",
     "strongroom-backup-eu-central-1": "eu-central-1",
+    "strongroom-artifacts-eu-west-1": "eu-west-1",  # signed bundles and their signer (docs/adr/0039)
+    "strongroom-artifacts-eu-central-1": "eu-central-1",
     "strongroom-routing": "us-east-1",  # where Route 53's health-check metrics are (docs/adr/0027)
     "strongroom-compliance-eu-west-1": "eu-west-1",  # conformance pack, CI/CD boundary (docs/adr/0037)
     "strongroom-compliance-eu-central-1": "eu-central-1",
@@ -57,11 +59,14 @@ def test_deploy_order_is_every_key_stack_then_the_data_stack_then_every_platform
         "strongroom-backup-eu-west-1",
         "strongroom-backup-eu-central-1",
     }
-    # a platform stack waits for the data and its own keys only, never for another Region's platform
+    # a platform stack waits for the data, its own keys and its own artifacts (signer) only, never for
+    # another Region's platform; the artifacts stack waits for its keys (docs/adr/0039)
     for region in ("eu-west-1", "eu-central-1"):
+        assert _dependencies(manifest, f"strongroom-artifacts-{region}") == {f"strongroom-keys-{region}"}
         assert _dependencies(manifest, f"strongroom-{region}") == {
             "strongroom-data-eu-west-1",
             f"strongroom-keys-{region}",
+            f"strongroom-artifacts-{region}",
         }
     # the routing stack reads every platform stack's outputs, so it comes after all of them
     assert _dependencies(manifest, "strongroom-routing") == {
@@ -93,10 +98,11 @@ def test_network_cost_counts_interface_endpoints_times_their_subnets(synthesized
         hourly = pricing.INTERFACE_ENDPOINT_USD_PER_AZ_HOUR[region]
         expected[region] = round(expected.get(region, 0.0) + pairs * hourly * 730, 2)
     assert synthesized.network_monthly_usd() == expected
-    # Five interface endpoints (Kinesis, KMS, Secrets Manager, SQS, X-Ray) in each of three AZs, per Region.
+    # Seven interface endpoints (CodeDeploy, Kinesis, KMS, Lambda, Secrets Manager, SQS, X-Ray) in each of
+    # three AZs, per Region.
     regional = {s.name: s for s in synthesized.stacks}
-    assert regional["strongroom-eu-west-1"].endpoint_subnets == 15
-    assert expected["eu-west-1"] == round(15 * 0.011 * 730, 2)
+    assert regional["strongroom-eu-west-1"].endpoint_subnets == 21
+    assert expected["eu-west-1"] == round(21 * 0.011 * 730, 2)
 
 
 def test_synth_cost_is_measured(synthesized: SynthResult) -> None:
@@ -112,7 +118,7 @@ def test_summary_prints_stacks_costs_compliance_and_synth_cost(synthesized: Synt
     text = synth.render(synthesized)
     for name in EXPECTED_STACKS:
         assert name in text
-    assert "network fixed cost $120.45/month" in text
+    assert f"network fixed cost ${round(21 * 0.011 * 730, 2):,.2f}/month" in text
     assert "AwsSolutions    ran: 0 errors, 0 warnings" in text
     registry = synthesized.compliance["exceptions"]
     assert (

@@ -6,6 +6,14 @@ with a CMK; a dead-letter queue when invoked asynchronously; Powertools settings
 The role starts empty: the caller passes the statements for what the function calls, and this
 construct adds only logging, ENI management (for the VPC), tracing and decryption of its own
 environment.
+
+Every function is told the package's version (``STRONGROOM_VERSION``) and restores from a SnapStart
+snapshot on its published versions. With ``live_alias`` (the default) the function's current version
+is published and the ``live`` alias points at it, described ``strongroom <version>``: whatever invokes
+the function must invoke the alias, which CodeDeploy moves from one version to the next
+(docs/adr/0039-signed-code-and-canary-releases.md). SnapStart works on published versions only,
+refuses provisioned concurrency and ephemeral storage over 512 MB (the Lambda developer guide,
+"Improving startup performance with Lambda SnapStart"), so neither is set.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -24,8 +32,15 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from strongroom import __version__
 from strongroom import constants as env
 from strongroom.infra.constructs._props import Problems, merge, retention
+
+LIVE_ALIAS = "live"
+# SnapStart refuses functions with more ephemeral storage than this (MB).
+SNAPSTART_MAX_EPHEMERAL_MB = 512
+# CDK warns that SnapStart needs a published version whenever SnapStart is on; with a live alias there is one.
+SNAPSTART_PUBLISH_WARNING = "@aws-cdk/aws-lambda:snapStartRequirePublish"
 
 AUDIT_LOG_MIN_DAYS = 365
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -48,6 +63,7 @@ _RESERVED_ENV = frozenset(
         env.ENV_METRICS_NAMESPACE,
         env.ENV_LOG_LEVEL,
         env.ENV_TRACING,
+        env.ENV_VERSION,
         *env.FUNCTION_ENVIRONMENT,
     }
 )
@@ -67,6 +83,7 @@ _REQUIRED_FUNCTION_PROPS = (
     "timeout",
     "dead_letter_queue",
     "dead_letter_queue_enabled",
+    "current_version_options",
 )
 
 
@@ -92,9 +109,12 @@ class SecureFunction(Construct):
     ``service_statements`` are what Lambda does with the function's role outside the VPC, e.g. an event
     source mapping polling its queue or stream: in the role, never in ``network_statements``.
     ``asynchronous=True`` (events, queues, schedules) adds a CMK-encrypted dead-letter queue, or uses
-    ``existing_dead_letter_queue``. ``code_signing_config`` is the hook for AWS Signer (docs/adr/0014).
+    ``existing_dead_letter_queue``. ``code_signing_config`` is the AWS Signer configuration the code
+    must satisfy (docs/adr/0039). ``live_alias=False`` publishes no version and makes no alias (a
+    release hook, which CodeDeploy invokes by name).
 
-    Attributes: ``function``, ``role``, ``log_group``, ``dead_letter_queue`` (or None), ``statements``
+    Attributes: ``function``, ``alias`` (the ``live`` alias, or None), ``version`` (the published
+    version behind it, or None), ``role``, ``log_group``, ``dead_letter_queue`` (or None), ``statements``
     (everything the role allows), ``network_statements`` (what the code and the X-Ray daemon in its
     environment call through the VPC: what the VPC's endpoints must carry, see
     ``PrivateNetwork.allow_through_endpoints``).
@@ -127,6 +147,7 @@ class SecureFunction(Construct):
         queue_key: kms.IKey | None = None,
         existing_dead_letter_queue: sqs.IQueue | None = None,
         code_signing_config: lambda_.ICodeSigningConfig | None = None,
+        live_alias: bool = True,
         function_props: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -160,6 +181,14 @@ class SecureFunction(Construct):
                 f"statements: {actions} — name every action; wildcards are not allowed",
             )
         problems.locked(function_props, dict.fromkeys(_REQUIRED_FUNCTION_PROPS), "function_props")
+        ephemeral = (function_props or {}).get("ephemeral_storage_size")
+        problems.check(
+            ephemeral is None
+            or (function_props or {}).get("snap_start", True) is None
+            or ephemeral.to_mebibytes() <= SNAPSTART_MAX_EPHEMERAL_MB,
+            "function_props.ephemeral_storage_size: SnapStart allows at most "
+            f"{SNAPSTART_MAX_EPHEMERAL_MB} MB",
+        )
         problems.raise_if_any()
 
         stack = Stack.of(self)
@@ -278,6 +307,9 @@ class SecureFunction(Construct):
                     "system_log_level_v2": lambda_.SystemLogLevel.WARN,
                     "application_log_level_v2": lambda_.ApplicationLogLevel.INFO,
                     "code_signing_config": code_signing_config,
+                    # Lambda snapshots each published version once initialised, and restores from it;
+                    # a function with no published version (no live alias) has nothing to snapshot.
+                    "snap_start": lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if live_alias else None,
                 },
                 function_props,
                 {
@@ -293,18 +325,48 @@ class SecureFunction(Construct):
                     "vpc_subnets": subnets,
                     "security_groups": [security_group],
                     "tracing": lambda_.Tracing.ACTIVE,
-                    "environment": {**environment, **powertools.environment(), **env.FUNCTION_ENVIRONMENT},
+                    "environment": {
+                        **environment,
+                        **powertools.environment(),
+                        **env.FUNCTION_ENVIRONMENT,
+                        env.ENV_VERSION: __version__,
+                    },
                     "environment_encryption": environment_key,
                     "role": self.role.without_policy_updates(),
                     "log_group": self.log_group,
+                    # Old versions stay (RETAIN, CDK's default): a rollback moves the alias back to one.
+                    "current_version_options": lambda_.VersionOptions(
+                        description=f"strongroom {__version__}"
+                    ),
                 },
             ),
         )
         # The role's policy must exist before the function (Lambda checks ENI permissions on create).
         self.function.node.add_dependency(policy)
+        self.version: lambda_.IVersion | None = None
+        self.alias: lambda_.Alias | None = None
+        if live_alias:
+            self.version = self.function.current_version
+            if (function_props or {}).get("snap_start", True) is not None:
+                Annotations.of(self.function).acknowledge_warning(
+                    SNAPSTART_PUBLISH_WARNING, "the live alias publishes the function's current version"
+                )
+            self.alias = lambda_.Alias(
+                self,
+                "Live",
+                alias_name=LIVE_ALIAS,
+                version=self.version,
+                description=f"strongroom {__version__}",
+            )
         cfn_function = self.function.node.default_child
         if self.dead_letter_queue is not None and isinstance(cfn_function, lambda_.CfnFunction):
             # Set on the L1 (not a raw override) so compliance rules see it; the grants are ours above.
             cfn_function.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(
                 target_arn=self.dead_letter_queue.queue_arn
             )
+
+    @property
+    def invoke_target(self) -> lambda_.IFunction:
+        """What callers and event sources must invoke: the ``live`` alias, or the function itself when
+        it has none (never ``$LATEST`` of a released function)."""
+        return self.alias if self.alias is not None else self.function

@@ -88,6 +88,9 @@ class MonitoredFunction:
     function: lambda_.IFunction
     timeout_seconds: int
     reads_stream: bool = False  # a stream consumer also gets an iterator-age alarm
+    # The function's live alias, when CodeDeploy releases it: a release alarm watches the alias
+    # (docs/adr/0039-signed-code-and-canary-releases.md).
+    alias: lambda_.IFunction | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +149,8 @@ class Observability(Construct):
     """Attributes: ``topic``, ``alarms`` (name → alarm), ``dashboard``, ``destinations`` (who the alarms
     reach, e.g. ``("email:ops@example.com", "topic:arn:aws:sns:…")``; empty when nobody), ``region_down``
     and ``deep_health`` (those alarms, or None), ``health_checks`` (label → the alarm on that Route 53
-    health check), ``watched`` (alarms made elsewhere, see ``watch``)."""
+    health check), ``watched`` (alarms made elsewhere, see ``watch``), ``release_alarms`` (label → the
+    alarms a release of that function is rolled back on: errors on its alias, its p99 duration)."""
 
     def __init__(
         self,
@@ -191,6 +195,7 @@ class Observability(Construct):
         self.runbook_base = runbook_base.rstrip("/")
         self.thresholds = thresholds
         self.alarms: dict[str, cloudwatch.Alarm] = {}
+        self.release_alarms: dict[str, list[cloudwatch.Alarm]] = {}
         self.topic: sns.ITopic = existing_topic or self._topic(alarm_prefix, topic_key)
         self._actions: list[cloudwatch.IAlarmAction] = [actions.SnsAction(self.topic)]
         self.destinations = self._route(alarm_email, external_topic_arn, existing_topic is not None)
@@ -434,13 +439,27 @@ class Observability(Construct):
             function.metric_throttles(period=PERIOD, statistic="Sum"),
             t.function_throttles,
         )
-        self._alarm(
+        duration = self._alarm(
             f"{label}-duration-p99",
             "function-duration",
             f"Function {label} p99 duration is near its {monitored.timeout_seconds} s timeout",
             function.metric_duration(period=PERIOD, statistic="p99"),
             round(monitored.timeout_seconds * 1000 * t.function_p99_duration_ratio),
         )
+        if monitored.alias is not None:
+            # A canary takes a share of the traffic for a few minutes: one failed invocation through
+            # the alias in a minute is already reason to roll back, not 3 breaching minutes of 5.
+            errors = self._alarm(
+                f"{label}-release-errors",
+                "function-errors",
+                f"Function {label} failed an invocation through its live alias (a release in progress "
+                "is rolled back)",
+                monitored.alias.metric_errors(period=PERIOD, statistic="Sum"),
+                1,
+                datapoints=1,
+                periods=1,
+            )
+            self.release_alarms[label] = [errors, duration]
         if monitored.reads_stream:
             self._alarm(
                 f"{label}-iterator-age",

@@ -110,7 +110,9 @@ class Pipelines(Construct):
     so it cannot reference the bucket. ``transactions_stream_arn`` is this Region's replica stream of
     the transactions table. ``data_key`` encrypts the functions' environments (and the table's stream);
     ``pipeline_key`` the queues, the bucket and the event stream. ``ingest_environment`` adds to what the
-    ingest function is told (its tables and queue are set here).
+    ingest function is told (its tables and queue are set here). ``code_signing_config`` is the
+    signer both functions' code must satisfy; each event source mapping invokes its function's ``live``
+    alias (docs/adr/0039-signed-code-and-canary-releases.md).
     """
 
     def __init__(
@@ -134,6 +136,7 @@ class Pipelines(Construct):
         max_receives: int,
         ingest_environment: Mapping[str, str] | None = None,
         sizing: PipelineSizing | None = None,
+        code_signing_config: lambda_.ICodeSigningConfig | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         size = self.sizing = sizing or PipelineSizing()
@@ -307,11 +310,12 @@ class Pipelines(Construct):
             logs_key=logs_key,
             log_retention_days=log_retention_days,
             environment_key=data_key,
+            code_signing_config=code_signing_config,
         )
         self.ingest_events = lambda_.EventSourceMapping(
             self,
             "IngestEvents",
-            target=self.ingest.function,
+            target=self.ingest.invoke_target,  # the live alias: CodeDeploy moves it between versions
             event_source_arn=self.queue.queue_arn,
             batch_size=size.ingest_batch_size,
             max_batching_window=Duration.seconds(size.ingest_batching_window_seconds),
@@ -381,11 +385,12 @@ class Pipelines(Construct):
             logs_key=logs_key,
             log_retention_days=log_retention_days,
             environment_key=data_key,
+            code_signing_config=code_signing_config,
         )
         self.publisher_events = lambda_.EventSourceMapping(
             self,
             "PublisherEvents",
-            target=self.publisher.function,
+            target=self.publisher.invoke_target,
             event_source_arn=transactions_stream_arn,
             # The oldest record still in the stream: a mapping created (or re-created) after writes
             # began still publishes them. Consumers are idempotent (the event id), so a replay is safe;

@@ -43,6 +43,7 @@ SECRET_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 # Re-encrypt a new version for a replica: never decrypt with a replica's key.
 REPLICA_KEY_ACTIONS = ("kms:Encrypt", "kms:GenerateDataKey")
 ROTATION_RUNBOOK = "cursor-secret-rotation"
+ROTATION_TIMEOUT_SECONDS = 30  # one rotation step: a few Secrets Manager calls
 _ALIAS_RE = re.compile(r"^alias/[A-Za-z0-9/_-]+$")
 
 
@@ -116,6 +117,7 @@ class RotatedSecret(Construct):
         description: str = "",
         initial_value: secretsmanager.SecretStringGenerator | None = None,
         existing_secret: bool = False,
+        code_signing_config: lambda_.ICodeSigningConfig | None = None,
     ) -> None:
         """``replica_regions`` maps each replica Region to its key (an alias ARN, named by ``key_alias``,
         the alias every Region's key has); ``initial_value`` generates the first value."""
@@ -215,7 +217,7 @@ class RotatedSecret(Construct):
             subnets=subnets,
             security_group=security_group,
             memory_mb=256,
-            timeout_seconds=30,
+            timeout_seconds=ROTATION_TIMEOUT_SECONDS,
             reserved_concurrency=1,  # Secrets Manager runs one step at a time
             logs_key=logs_key,
             log_retention_days=log_retention_days,
@@ -223,21 +225,25 @@ class RotatedSecret(Construct):
             powertools=powertools,
             statements=statements,
             environment={env.ENV_CURSOR_SECRET_ID: secret_name},
+            code_signing_config=code_signing_config,
         )
+        # Secrets Manager invokes the live alias, which CodeDeploy moves between versions
+        # (docs/adr/0039-signed-code-and-canary-releases.md); never $LATEST.
+        invoked = self.rotation.invoke_target
         # Secrets Manager invokes the function, from this account only. CDK's own grant (for any
         # account's Secrets Manager) is not made: the schedule names the function by reference.
         self.invoke_permission = lambda_.CfnPermission(
             self,
             "SecretsManagerInvokes",
             action="lambda:InvokeFunction",
-            function_name=self.rotation.function.function_arn,
+            function_name=invoked.function_arn,
             principal="secretsmanager.amazonaws.com",
             source_account=stack.account,
         )
         target = lambda_.Function.from_function_attributes(
             self,
             "RotationTarget",
-            function_arn=self.rotation.function.function_arn,
+            function_arn=invoked.function_arn,
             same_environment=True,
             skip_permissions=True,
         )

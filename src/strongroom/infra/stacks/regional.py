@@ -1,6 +1,8 @@
 """One Region's platform: network, ingest bucket, the ingestion and outbox pipelines, API function,
 API + WAF, observability — and, in the primary Region only, the cursor secret's rotation (the function
-needs the primary's network).
+needs the primary's network). Every function runs only code the Region's signer signed, and is released
+by CodeDeploy: a canary on its ``live`` alias, smoke-tested by a hook, rolled back on an alarm
+(docs/adr/0039-signed-code-and-canary-releases.md).
 
 Built from the configuration, the same way for every Region (multi-Region is data, not copy-paste).
 Keys come from the Region's key stack; a key in another Region is named by its alias ARN, which
@@ -17,9 +19,13 @@ from typing import cast
 from aws_cdk import ArnFormat, CfnOutput, CfnParameter, CfnResource, Environment, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from strongroom import constants as env
@@ -35,12 +41,21 @@ from strongroom.infra.constructs import (
     SecureFunction,
     TransactionApi,
 )
+from strongroom.infra.constructs.delivery import (
+    CanaryRelease,
+    HookRuntime,
+    deployment_group_arn,
+    release_config,
+    release_hook,
+)
 from strongroom.infra.constructs.experiments import ApiRoute, FaultInjection, LambdaFaultExtension
 from strongroom.infra.constructs.observability import DeepHealthMetric, MonitoredQueue
 from strongroom.infra.constructs.pipelines import INCOMING_PREFIX, PipelineNames, Pipelines
 from strongroom.infra.constructs.resilience_hub import AppResource, ResilienceHubApplication
-from strongroom.infra.constructs.secret import RotatedSecret
+from strongroom.infra.constructs.secret import ROTATION_TIMEOUT_SECONDS, RotatedSecret
 from strongroom.infra.packaging import LambdaBundle
+from strongroom.infra.signed_bundle import SignedBundle, signed_bundle_for
+from strongroom.infra.stacks.artifacts import ArtifactsStack
 from strongroom.infra.stacks.data import cursor_secret_name
 from strongroom.infra.stacks.keys import KeyStack
 from strongroom.runtime.adapters.kms import CANARY_CONTEXT
@@ -50,8 +65,9 @@ from strongroom.runtime.routes import OPERATIONS
 
 # Every AWS service the functions' code calls from inside the VPC, other than S3 and DynamoDB
 # (gateway endpoints, created on use). tests/functional/infra derives this from the IAM actions.
-# SQS: the ingest function's continuations; Kinesis: the publisher's events.
-API_INTERFACE_SERVICES = ("kinesis", "kms", "secretsmanager", "sqs", "xray")
+# SQS: the ingest function's continuations; Kinesis: the publisher's events; Lambda and CodeDeploy: the
+# release hooks' smoke invocations and their reports (docs/adr/0039).
+API_INTERFACE_SERVICES = ("codedeploy", "kinesis", "kms", "lambda", "secretsmanager", "sqs", "xray")
 API_HANDLER = "strongroom.runtime.api.handler"
 ROTATION_HANDLER = "strongroom.runtime.rotation.handler"
 DOMAIN_CONTEXT = "strongroom:api-domain"
@@ -80,8 +96,11 @@ def key_alias_arn(stack: Stack, alias: str, region: str) -> str:
 class RegionalStack(Stack):
     """Attributes: ``network``, ``ingest``, ``api_function``, ``api``, ``observability``,
     ``cursor_secret_rotation`` (the :class:`RotatedSecret` in the primary Region, else None),
-    ``region_config``, ``health_path`` (deep health's path on the ``ApiHost`` output's host) and
-    ``dns_name`` (the custom domain ``<label>.<domain>`` when a hosted zone is configured, else None)."""
+    ``region_config``, ``health_path`` (deep health's path on the ``ApiHost`` output's host),
+    ``dns_name`` (the custom domain ``<label>.<domain>`` when a hosted zone is configured, else None),
+    ``code_signing`` (the code-signing configuration every function has), ``signed_bundle`` (where the
+    functions' code comes from, or None for the local, unsigned asset) and ``releases`` (label →
+    :class:`CanaryRelease`)."""
 
     def __init__(
         self,
@@ -91,6 +110,7 @@ class RegionalStack(Stack):
         config: PlatformConfig,
         region: RegionConfig,
         keys: KeyStack,
+        artifacts: ArtifactsStack,
         bundle: LambdaBundle,
     ) -> None:
         super().__init__(
@@ -108,6 +128,17 @@ class RegionalStack(Stack):
         logs_key = kms.Key.from_key_arn(self, "LogsKey", keys.keys.key("logs").key_arn)
         pipeline_key = kms.Key.from_key_arn(self, "PipelineKey", keys.keys.key("pipeline").key_arn)
         retention_days = config.retention.log_days
+        # Lambda refuses code that the Region's signer did not sign (Enforce): the code must be the
+        # signed bundle, named by context at deploy time (docs/adr/0039).
+        self.code_signing = lambda_.CodeSigningConfig(
+            self,
+            "CodeSigning",
+            signing_profiles=[artifacts.store.signing_profile],
+            untrusted_artifact_on_deployment=lambda_.UntrustedArtifactOnDeployment.ENFORCE,
+            description=f"Strongroom functions in {region.name}: code signed by the Region's signer only",
+        )
+        self.signed_bundle = signed_bundle_for(region.name, self.node.try_get_context)
+        code = self._code(bundle)
 
         self.network = PrivateNetwork(
             self,
@@ -128,10 +159,10 @@ class RegionalStack(Stack):
             object_lock_days=config.security.object_lock_days,
             bucket_name=ingest_bucket_name,
         )
-        self.pipelines = self._pipelines(config, ingest_bucket_name, pipeline_key, data_key, logs_key, bundle)
+        self.pipelines = self._pipelines(config, ingest_bucket_name, pipeline_key, data_key, logs_key, code)
 
         self.cursor_secret_rotation = (
-            self._cursor_secret_rotation(config, data_key, logs_key, bundle) if is_primary else None
+            self._cursor_secret_rotation(config, data_key, logs_key, code) if is_primary else None
         )
         secret_name = cursor_secret_name(names)
         table_arn = self.format_arn(
@@ -210,7 +241,8 @@ class RegionalStack(Stack):
             "ApiFunction",
             function_name=f"{names.prefix}-api",
             handler=API_HANDLER,
-            code=bundle.code(),
+            code=code,
+            code_signing_config=self.code_signing,
             description="Strongroom transactions API",
             vpc=self.network.vpc,
             subnets=self.network.subnets,
@@ -243,7 +275,7 @@ class RegionalStack(Stack):
             self,
             "Api",
             api_name=f"{names.prefix}-api",
-            handler=self.api_function.function,
+            handler=self.api_function.invoke_target,  # the live alias: integration and permission
             operations=OPERATIONS,
             models={
                 name: schema
@@ -273,8 +305,11 @@ class RegionalStack(Stack):
             topic_key=logs_key,
             thresholds=config.alarms,
             functions=[
-                MonitoredFunction("api", self.api_function.function, limits.timeout_seconds),
+                MonitoredFunction(
+                    "api", self.api_function.function, limits.timeout_seconds, alias=self.api_function.alias
+                ),
                 *self._pipeline_monitors(),
+                *self._rotation_monitors(),
             ],
             dead_letter_queues=[
                 MonitoredQueue("ingest", self.pipelines.dead_letter_queue),
@@ -299,11 +334,93 @@ class RegionalStack(Stack):
             # The first rotation runs when the schedule is created and writes the rotated format:
             # this Region's API function must read it by then. (Another Region's API deployed later
             # reads whichever format is current: both are understood once this API is.)
-            rotation.rotate_after(self.api_function.function)
+            rotation.rotate_after(self.api_function.invoke_target)
             rotation.alarm_on_failure(self.observability.topic, f"{names.prefix}-{region.name}")
             if rotation.failure_alarm is not None:  # to the external topic and the dashboard too
                 self.observability.watch(rotation.failure_alarm, "Cursor secret rotation")
+        self.releases = self._releases(config, code, data_key, logs_key)
         self._drills_and_resilience_hub(config, logs_key, peers)
+
+    def _code(self, bundle: LambdaBundle) -> lambda_.Code:
+        """The signed bundle named by context, else the local asset (which Lambda refuses under the
+        code-signing configuration: synth says so, docs/adr/0039)."""
+        signed: SignedBundle | None = self.signed_bundle
+        if signed is None:
+            return bundle.code()
+        bucket = s3.Bucket.from_bucket_name(self, "SignedBundleBucket", signed.bucket)
+        return lambda_.Code.from_bucket(bucket, signed.key, signed.version)
+
+    def _rotation_monitors(self) -> list[MonitoredFunction]:
+        rotation = self.cursor_secret_rotation
+        if rotation is None:
+            return []
+        function = rotation.rotation
+        return [
+            MonitoredFunction("rotation", function.function, ROTATION_TIMEOUT_SECONDS, alias=function.alias)
+        ]
+
+    def _releases(
+        self, config: PlatformConfig, code: lambda_.Code, data_key: kms.IKey, logs_key: kms.IKey
+    ) -> dict[str, CanaryRelease]:
+        """One CodeDeploy deployment group per function (docs/adr/0039): the configured canary, the
+        function's release alarms (and the API's 5xx rate for the API), rollback on an alarm or a
+        failure, and a smoke hook before and after the traffic moves; the rotation function has no
+        smoke request that would not rotate the secret, so its alarms alone judge a release."""
+        names, region = config.names, self.region_config.name
+        application = f"{names.prefix}-{region}"
+        app = codedeploy.LambdaApplication(self, "Releases", application_name=application)
+        deployment_config = release_config(
+            self,
+            config.deployment,
+            f"{names.prefix}-canary-{config.deployment.canary_percent}pct-{config.deployment.canary_minutes}min",
+        )
+        runtime = HookRuntime(
+            code=code,
+            code_signing_config=self.code_signing,
+            vpc=self.network.vpc,
+            subnets=self.network.subnets,
+            security_group=self.network.function_security_group,
+            logs_key=logs_key,
+            log_retention_days=config.retention.log_days,
+            environment_key=data_key,
+            metrics_namespace=NAMESPACE,
+        )
+        alarms = self.observability.release_alarms
+        api_5xx = self.observability.alarms[f"{names.prefix}-{region}-api-5xx-rate"]
+        targets: list[tuple[str, SecureFunction, str | None, list[cloudwatch.IAlarm]]] = [
+            ("api", self.api_function, "api", [*alarms["api"], api_5xx]),
+            ("ingest", self.pipelines.ingest, "batch", list(alarms["ingest"])),
+            ("publisher", self.pipelines.publisher, "batch", list(alarms["publisher"])),
+        ]
+        if self.cursor_secret_rotation is not None:
+            targets.append(("rotation", self.cursor_secret_rotation.rotation, None, list(alarms["rotation"])))
+        releases: dict[str, CanaryRelease] = {}
+        for label, function, smoke, watched in targets:
+            group = f"{names.prefix}-{label}"
+            hook = None
+            if smoke is not None:
+                hook = release_hook(
+                    self,
+                    f"{label.title()}ReleaseHook",
+                    runtime=runtime,
+                    function_name=f"{names.prefix}-{label}-release-hook",
+                    target=function,
+                    smoke=smoke,
+                    deployment_group=deployment_group_arn(self, application, group),
+                )
+                name_workload_role(hook, names, region, f"{label}-release-hook")
+                self.network.allow_through_endpoints(hook.network_statements)
+            releases[label] = CanaryRelease(
+                self,
+                f"{label.title()}Release",
+                function=function,
+                application=app,
+                group_name=group,
+                deployment_config=deployment_config,
+                alarms=watched,
+                hook=hook,
+            )
+        return releases
 
     def _pipelines(  # noqa: PLR0917 - the stack's keys and bundle, as its other parts take them
         self,
@@ -312,7 +429,7 @@ class RegionalStack(Stack):
         pipeline_key: kms.IKey,
         data_key: kms.IKey,
         logs_key: kms.IKey,
-        bundle: LambdaBundle,
+        code: lambda_.Code,
     ) -> Pipelines:
         """Ingestion and the outbox (docs/adr/0033-pipeline-infrastructure.md), their roles named for the
         Region's keys, their calls carried by the endpoints, and the outputs the drills and tools read."""
@@ -348,7 +465,8 @@ class RegionalStack(Stack):
             bucket=self.ingest.bucket,
             bucket_name=bucket_name,
             transactions_stream_arn=stream_arn.value_as_string,
-            code=bundle.code(),
+            code=code,
+            code_signing_config=self.code_signing,
             vpc=self.network.vpc,
             subnets=self.network.subnets,
             security_group=self.network.function_security_group,
@@ -380,9 +498,18 @@ class RegionalStack(Stack):
     def _pipeline_monitors(self) -> list[MonitoredFunction]:
         pipelines, sizing = self.pipelines, self.pipelines.sizing
         return [
-            MonitoredFunction("ingest", pipelines.ingest.function, sizing.ingest_timeout_seconds),
             MonitoredFunction(
-                "publisher", pipelines.publisher.function, sizing.publisher_timeout_seconds, reads_stream=True
+                "ingest",
+                pipelines.ingest.function,
+                sizing.ingest_timeout_seconds,
+                alias=pipelines.ingest.alias,
+            ),
+            MonitoredFunction(
+                "publisher",
+                pipelines.publisher.function,
+                sizing.publisher_timeout_seconds,
+                reads_stream=True,
+                alias=pipelines.publisher.alias,
             ),
         ]
 
@@ -517,7 +644,7 @@ class RegionalStack(Stack):
         ).override_logical_id(DNS_TARGET_OUTPUT)
 
     def _cursor_secret_rotation(
-        self, config: PlatformConfig, data_key: kms.IKey, logs_key: kms.IKey, bundle: LambdaBundle
+        self, config: PlatformConfig, data_key: kms.IKey, logs_key: kms.IKey, code: lambda_.Code
     ) -> RotatedSecret:
         """The cursor keys and the pseudonym secret, rotated with two cursor keys live (ADR 0013). The
         secret is the global data stack's, named here: the function runs in this Region's VPC."""
@@ -533,7 +660,8 @@ class RegionalStack(Stack):
             replica_regions={r: key_alias_arn(self, names.key_alias("data"), r) for r in others},
             rotation_days=config.security.secret_rotation_days,
             rotation_handler=ROTATION_HANDLER,
-            code=bundle.code(),
+            code=code,
+            code_signing_config=self.code_signing,
             function_name=f"{names.prefix}-cursor-secret-rotation",
             vpc=self.network.vpc,
             subnets=self.network.subnets,
