@@ -239,6 +239,20 @@ class DeploymentConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceQuotas:
+    """The account quotas the platform leans on hardest, as the account has them applied (Service
+    Quotas cannot be read at synth: set these to the account's values). An alarm fires when usage
+    reaches ``alarm_percent`` of a quota, before it binds (docs/adr/0043-service-quota-alarms.md)."""
+
+    lambda_concurrency: int = 1000  # concurrent executions per account and Region
+    api_requests_per_second: int = 10_000  # API Gateway's steady-state rate per account and Region
+    alarm_percent: int = 80
+
+    def threshold(self, quota: int) -> float:
+        return quota * self.alarm_percent / 100
+
+
+@dataclass(frozen=True, slots=True)
 class AlarmThresholds:
     """When an alarm fires. Periods are one minute; an alarm needs 3 breaching minutes out of 5."""
 
@@ -361,6 +375,7 @@ class PlatformConfig:
     api: ApiLimits = field(default_factory=ApiLimits)
     api_function: FunctionLimits = field(default_factory=FunctionLimits)
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
+    quotas: ServiceQuotas = field(default_factory=ServiceQuotas)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
     # Each problem's `type` is this base + slug (docs/adr/0017-problem-type-uris-that-cannot-be-hijacked.md)
@@ -659,6 +674,20 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
             5,
         ),
     )
+    quotas = ServiceQuotas(
+        lambda_concurrency=r.get(
+            "lambda_concurrency_quota", env.ENV_LAMBDA_CONCURRENCY_QUOTA, _int_in(10, 10_000_000), 1000
+        ),
+        api_requests_per_second=r.get(
+            "api_rate_quota", env.ENV_API_RATE_QUOTA, _int_in(1, 10_000_000), 10_000
+        ),
+        alarm_percent=r.get(
+            "quota_alarm_percent",
+            env.ENV_QUOTA_ALARM_PERCENT,
+            _int_in(1, 99, why="an alarm at or above the quota fires only once it binds"),
+            80,
+        ),
+    )
     lag = r.get("replication_lag_seconds", env.ENV_REPLICATION_LAG, _float_in(0.0, 3600.0), 1.0)
     problem_type_base = r.get(
         "problem_type_base", env.ENV_PROBLEM_TYPE_BASE, checked_problem_type_base, DEFAULT_PROBLEM_TYPE_BASE
@@ -711,6 +740,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> P
         api=limits,
         pipeline=pipeline,
         deployment=deployment,
+        quotas=quotas,
         problem_type_base=problem_type_base,
         security=security,
     )

@@ -55,6 +55,9 @@ ENV_PROBLEM_TYPE_BASE = "STRONGROOM_PROBLEM_TYPE_BASE"
 # traffic the new version gets first, and for how many minutes, before it gets all of it.
 ENV_CANARY_PERCENT = "STRONGROOM_CANARY_PERCENT"
 ENV_CANARY_MINUTES = "STRONGROOM_CANARY_MINUTES"
+ENV_LAMBDA_CONCURRENCY_QUOTA = "STRONGROOM_LAMBDA_CONCURRENCY_QUOTA"
+ENV_API_RATE_QUOTA = "STRONGROOM_API_RATE_QUOTA"
+ENV_QUOTA_ALARM_PERCENT = "STRONGROOM_QUOTA_ALARM_PERCENT"
 
 # --- what a deployed function is told about its own Region (strongroom.runtime.settings) -----
 ENV_AWS_REGION = "AWS_REGION"  # set by Lambda

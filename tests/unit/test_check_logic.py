@@ -3,11 +3,14 @@ give, how a control is judged from its checks, the verdict, expired exceptions a
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
-from strongroom.prr import check, gates, tools, verdict
+import pytest
+
+from strongroom.prr import attestations, check, gates, tools, verdict
 from strongroom.prr import template as cfn_template
 from strongroom.prr.controls import Check, Control
 from strongroom.prr.findings import BLOCKING, Acknowledgement, Finding, Input, ToolRun
@@ -266,3 +269,66 @@ def test_a_finding_qualified_id_belongs_to_its_rules_controls() -> None:
         self_check=False,
     )
     assert status(built, "IAM-01") == "fail"
+
+
+# --- attestations -----------------------------------------------------------------------------------
+
+NEEDING = {"API-06": "an independent penetration test"}
+
+
+def attestation(**fields: object) -> dict[str, object]:
+    return {
+        "control": "API-06",
+        "evidence": "PT-2026-014",
+        "attested_by": "Head of security testing",
+        "attested_on": "2026-11-02",
+        "valid_until": "2027-11-01",
+        **fields,
+    }
+
+
+def test_an_attestation_is_valid_until_its_date_and_then_expired() -> None:
+    (found,) = attestations.parse({"attestations": [attestation()]}, NEEDING)
+    assert found.state(date(2027, 11, 1)) == attestations.VALID
+    assert found.state(date(2027, 11, 2)) == attestations.EXPIRED
+    assert attestations.states([found], date(2026, 12, 1)) == {"API-06": ("valid", found)}
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"control": "NET-01"}, "takes no attestation"),
+        ({"valid_until": "2028-01-01"}, "more than twelve months"),
+        ({"valid_until": "2026-01-01"}, "before `attested_on`"),
+        ({"evidence": " "}, "`evidence`"),
+        ({"attested_on": "soon"}, "must be dates"),
+        ({"signed": "x"}, "unknown field `signed`"),
+    ],
+)
+def test_a_malformed_attestation_is_refused_naming_the_entry_and_field(
+    fields: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(attestations.AttestationError, match=problem) as caught:
+        attestations.parse({"attestations": [attestation(**fields)]}, NEEDING, source="a.yaml")
+    assert "a.yaml: attestation 1" in str(caught.value)
+
+
+def test_a_control_that_needs_an_attestation_waits_for_one_passes_with_it_and_fails_when_it_expired() -> None:
+    attested = dataclasses.replace(control("API-06"), attestation="an independent penetration test")
+    waiting = report([attested], [], self_check=True)
+    assert status(waiting, "API-06") == "not-judged"
+    assert waiting["verdict"] == "NO-GO"
+    assert "await the organization's attestation" in " ".join(waiting["verdictReasons"])
+    assert report([attested], [], self_check=True, attested={"API-06": "valid"})["verdict"] == "GO"
+    expired = Finding(gates.ATTESTATION_EXPIRED, "attestation", "error", "expired", "a.yaml", "", "API-06")
+    lapsed = report([attested], [expired], self_check=True, attested={"API-06": "expired"})
+    assert status(lapsed, "API-06") == "fail"
+    assert lapsed["findings"][0]["controls"] == ["API-06"]
+
+
+def test_passing_checks_do_not_pass_a_control_whose_attestation_is_missing() -> None:
+    attested = dataclasses.replace(
+        control("CICD-03", ("checkov", "CKV_AWS_1")), attestation="branch protection"
+    )
+    assert status(report([attested], [], self_check=True), "CICD-03") == "not-judged"
+    assert status(report([attested], [], self_check=True, attested={"CICD-03": "valid"}), "CICD-03") == "pass"

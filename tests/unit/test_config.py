@@ -638,3 +638,29 @@ def test_failover_needs_exactly_two_regions() -> None:
     assert env.ENV_REGIONS in problem
     assert "not 3" in problem
     assert config(dns_routing="failover").dns.routing == "failover"
+
+
+def test_service_quotas_come_from_the_environment_and_alarm_below_the_quota() -> None:
+    config = load_config(
+        environ={
+            env.ENV_LAMBDA_CONCURRENCY_QUOTA: "5000",
+            env.ENV_API_RATE_QUOTA: "2000",
+            env.ENV_QUOTA_ALARM_PERCENT: "90",
+        }
+    )
+    assert (config.quotas.lambda_concurrency, config.quotas.api_requests_per_second) == (5000, 2000)
+    assert config.quotas.threshold(config.quotas.lambda_concurrency) == 4500
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        (env.ENV_QUOTA_ALARM_PERCENT, "100"),
+        (env.ENV_QUOTA_ALARM_PERCENT, "0"),
+        (env.ENV_LAMBDA_CONCURRENCY_QUOTA, "lots"),
+        (env.ENV_API_RATE_QUOTA, "0"),
+    ],
+)
+def test_an_invalid_quota_setting_names_its_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        load_config(environ={variable: value})

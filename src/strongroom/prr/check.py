@@ -32,12 +32,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from strongroom.prr import gates
+from strongroom.prr import attestations, gates
+from strongroom.prr.attestations import ATTESTATIONS
 from strongroom.prr.findings import (
     BLOCKING,
     CLOUDFORMATION,
     ERROR,
     RAN,
+    T_ATTESTATION,
     T_CFN_LINT,
     T_CHECKOV,
     T_TEMPLATE,
@@ -147,6 +149,7 @@ def check(
     *,
     terraform_plans: Sequence[Path] = (),
     exceptions_file: Path | None = None,
+    attestations_file: Path | None = None,
     junit: Sequence[Path] = (),
     workdir: Path | None = None,
     today: date | None = None,
@@ -157,11 +160,12 @@ def check(
     from strongroom import __version__  # noqa: PLC0415
     from strongroom.prr import controls as matrix  # noqa: PLC0415
 
+    today = today or datetime.now(UTC).date()
+    controls = matrix.load()
     inputs, findings, read = read_inputs(templates, terraform_plans)
     self_check = not inputs
-    entries, expired, source = load_exceptions(
-        exceptions_file, self_check=self_check, today=today or datetime.now(UTC).date()
-    )
+    entries, expired, source = load_exceptions(exceptions_file, self_check=self_check, today=today)
+    attested, stale = load_attestations(attestations_file, controls, self_check=self_check, today=today)
     for path in junit:
         if not path.is_file():
             raise CheckError(f"--junit {path}: no such file (pytest --junitxml=FILE writes one)")
@@ -175,15 +179,40 @@ def check(
         tools.append(ToolRun(T_TESTS, RAN, f"{len(junit)} JUnit report(s)"))
     only_plans = bool(terraform_plans) and not templates
     return build_report(
-        matrix.load(),
+        controls,
         inputs,
-        [*findings, *expired, *found],
+        [*findings, *expired, *stale, *found],
         tools,
         junit_results(junit) if junit else None,
         self_check=self_check,
-        not_judgeable=terraform_not_judgeable(matrix.load()) if only_plans else None,
+        not_judgeable=terraform_not_judgeable(controls) if only_plans else None,
+        attested=attested,
         version=__version__,
     )
+
+
+def load_attestations(
+    attestations_file: Path | None, controls: Sequence[Any], *, self_check: bool, today: date
+) -> tuple[dict[str, str], list[Finding]]:
+    """Each attested control's state (valid or expired) and a finding per expired one: from
+    prr/attestations.yaml for Strongroom, from ``--attestations`` for templates."""
+    from strongroom.infra.packaging import repository_root  # noqa: PLC0415
+
+    needing = {c.id: c.attestation for c in controls if c.attestation}
+    if attestations_file is not None and not attestations_file.is_file():
+        raise CheckError(f"--attestations {attestations_file}: no such file")
+    path = attestations_file or (repository_root() / ATTESTATIONS if self_check else None)
+    if path is None:
+        return {}, []
+    states = attestations.states(attestations.load(path, needing), today)
+    stale = [
+        Finding(gates.ATTESTATION_EXPIRED, T_ATTESTATION, ERROR,
+                f"the attestation of {control} ({found.evidence}, by {found.attested_by}) expired on "
+                f"{found.valid_until}: attest it again", str(path.name), "", control)
+        for control, (state, found) in states.items()
+        if state == attestations.EXPIRED
+    ]  # fmt: skip
+    return {control: state for control, (state, _) in states.items()}, stale
 
 
 def read_inputs(
@@ -357,6 +386,12 @@ def add_arguments(parser: Any) -> None:
         metavar="FILE",
         help="pytest JUnit XML report(s): judges the controls' named tests",
     )
+    add(
+        "--attestations",
+        type=Path,
+        metavar="FILE",
+        help="the organization's attestations (prr/attestations.yaml's format; Strongroom's by default)",
+    )
     add("--account", default="000000000000", help="account id for the ASFF findings")
     add("--region", default="us-east-1", help="Region for the ASFF findings")
 
@@ -368,7 +403,11 @@ def execute(args: Any, render: Any) -> int:
         raise CheckError(f"--format: unknown {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
     started = time.perf_counter()
     report = check(
-        args.template, terraform_plans=args.terraform_plan, exceptions_file=args.exceptions, junit=args.junit
+        args.template,
+        terraform_plans=args.terraform_plan,
+        exceptions_file=args.exceptions,
+        attestations_file=args.attestations,
+        junit=args.junit,
     )
     report["seconds"] = round(time.perf_counter() - started, 1)
     written = render.write(report, formats, args.out, account_id=args.account, region=args.region)

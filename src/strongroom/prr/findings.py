@@ -15,14 +15,16 @@ BLOCKING, ERROR, WARNING, INFO = "blocking", "error", "warning", "info"
 PASS, FAIL, ACKNOWLEDGED, NOT_JUDGED = "pass", "fail", "acknowledged", "not-judged"
 RAN, MISSING, FAILED = "ran", "missing", "failed"
 # Tool names as findings and the report's tool table spell them.
-T_TEMPLATE, T_CDK_NAG, T_PRR, T_CFN_LINT, T_CHECKOV, T_TESTS = (
+T_TEMPLATE, T_CDK_NAG, T_PRR, T_CFN_LINT, T_CHECKOV, T_TESTS, T_ATTESTATION = (
     "template",
     "cdk-nag",
     "prr",
     "cfn-lint",
     "checkov",
     "tests",
+    "attestation",
 )
+ATTESTATION = "attestation"  # the check kind of a control's attestation (prr/attestations.yaml)
 KIND_OF_TOOL = {
     T_TEMPLATE: GATE,
     T_CDK_NAG: CDK_NAG,
@@ -30,6 +32,7 @@ KIND_OF_TOOL = {
     T_CFN_LINT: CFN_LINT,
     T_CHECKOV: CHECKOV,
     T_TESTS: TEST,
+    T_ATTESTATION: ATTESTATION,
 }
 TOOL_OF_KIND = {kind: tool for tool, kind in KIND_OF_TOOL.items()}
 INCLUDED = "Resources"  # the CfnInclude's id: a template's resource is <template stem>/Resources/<id>

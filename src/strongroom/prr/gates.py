@@ -16,6 +16,7 @@ RESOURCE_NOT_JUDGED = "Strongroom-ResourceNotJudged"
 RESOURCE_WILDCARD = "Strongroom-ResourceWildcard"
 EXCEPTION_OUTSIDE_REGISTRY = "Strongroom-ExceptionOutsideRegistry"
 EXCEPTION_EXPIRED = "Strongroom-ExceptionExpired"
+ATTESTATION_EXPIRED = "Strongroom-AttestationExpired"
 
 GATE_RULES: dict[str, str] = {
     TEMPLATE_UNREADABLE: "The template parses as CloudFormation JSON or YAML and has resources.",
@@ -26,4 +27,5 @@ GATE_RULES: dict[str, str] = {
     RESOURCE_WILDCARD: "Every wildcard resource in an IAM or endpoint policy is on the allow-list.",
     EXCEPTION_OUTSIDE_REGISTRY: "Every acknowledgement, skip or ignore comes from the exceptions registry.",
     EXCEPTION_EXPIRED: "No accepted exception is past its review-by date.",
+    ATTESTATION_EXPIRED: "Every attestation a control relies on is current (at most twelve months old).",
 }

@@ -69,6 +69,11 @@ _TABLE: tuple[tuple[str, NagMessageLevel, str], ...] = (
         "The asynchronously invoked function has a dead-letter queue or on-failure destination.",
     ),
     ("PRR-Lambda-ReservedConcurrency", WARN, "The function reserves its concurrency."),
+    (
+        "PRR-Lambda-AliasCanaryRollback",
+        ERROR,
+        "The alias moves through a CodeDeploy deployment group that rolls back on alarms and on failure.",
+    ),
     ("PRR-Lambda-Tracing", ERROR, "The function sends X-Ray traces (TracingConfig Active)."),
     (
         "PRR-Lambda-EnvironmentCmk",

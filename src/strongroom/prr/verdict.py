@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from strongroom.prr import gates
+from strongroom.prr.attestations import EXPIRED, VALID
 from strongroom.prr.controls import AREAS, CHECKOV, FRAMEWORKS, GATE, TEST, Check, Control
 from strongroom.prr.findings import (
     ACKNOWLEDGED,
+    ATTESTATION,
     BLOCKING,
     ERROR,
     FAIL,
@@ -21,6 +23,7 @@ from strongroom.prr.findings import (
     NOT_JUDGED,
     PASS,
     RAN,
+    T_ATTESTATION,
     T_CFN_LINT,
     WARNING,
     Finding,
@@ -58,6 +61,8 @@ def same_rules(rule: str) -> set[str]:
 
 
 def controls_of(finding: Finding, by_check: Mapping[tuple[str, str], list[str]]) -> list[str]:
+    if finding.tool == T_ATTESTATION:  # an attestation names its control
+        return [finding.resource]
     kind = KIND_OF_TOOL.get(finding.tool, GATE)
     found = [c for rule in sorted(same_rules(finding.rule)) for c in by_check.get((kind, rule), [])]
     if finding.tool == T_CFN_LINT and finding.severity == BLOCKING:
@@ -75,6 +80,7 @@ class Judged:
 
 
 NOT_RUN = "not-run"
+AWAITING = "awaiting the organization's attestation (prr/attestations.yaml):"
 
 
 def check_status(
@@ -97,6 +103,7 @@ def judge(
     findings: Sequence[Finding],
     ran_kinds: set[str],
     tests: Mapping[str, bool] | None,
+    attested: Mapping[str, str] | None = None,
 ) -> Judged:
     """A control's status from its checks: fail on any finding not acknowledged or a named test that
     failed, acknowledged when every finding is, pass when at least one of its checks ran and found
@@ -109,6 +116,13 @@ def judge(
         ]
         status = check_status(check, of_check, ran_kinds, tests)
         checks.append({"kind": check.kind, "id": check.id, "status": status, "findings": len(of_check)})
+    awaiting = False
+    if control.attestation is not None:
+        state = (attested or {}).get(control.id)
+        awaiting = state != VALID
+        status = PASS if state == VALID else FAIL if state == EXPIRED else NOT_RUN
+        expired = sum(1 for f in mine if f.tool == T_ATTESTATION)
+        checks.append({"kind": ATTESTATION, "id": control.id, "status": status, "findings": expired})
     open_findings = sum(1 for f in mine if f.acknowledged is None)
     failed_tests = sum(1 for c in checks if c["kind"] == TEST and c["status"] == FAIL)
     ran = sum(1 for c in checks if c["status"] != NOT_RUN)
@@ -116,6 +130,8 @@ def judge(
         parts = [f"{open_findings} finding(s) not acknowledged"] if open_findings else []
         parts += [f"{failed_tests} test(s) failed"] if failed_tests else []
         status, reason = FAIL, "; ".join(parts)
+    elif awaiting:
+        status, reason = NOT_JUDGED, f"{AWAITING} {control.attestation}"
     elif mine:
         status, reason = ACKNOWLEDGED, f"{len(mine)} finding(s), each accepted with a reason"
     elif ran:
@@ -142,6 +158,7 @@ def build_report(
     *,
     self_check: bool,
     not_judgeable: Mapping[str, str] | None = None,
+    attested: Mapping[str, str] | None = None,
     version: str = "",
     now: datetime | None = None,
 ) -> dict[str, Any]:
@@ -152,7 +169,7 @@ def build_report(
         finding.controls = controls_of(finding, by_check)
     ran_kinds = {KIND_OF_TOOL[t.name] for t in tools if t.status == RAN and t.name in KIND_OF_TOOL}
     missing_kinds = {KIND_OF_TOOL[t.name] for t in tools if t.status != RAN and t.name in KIND_OF_TOOL}
-    judged = [judge(c, findings, ran_kinds, tests) for c in controls]
+    judged = [judge(c, findings, ran_kinds, tests, attested) for c in controls]
     not_judgeable = dict(not_judgeable or {})
     for j in judged:
         if j.control.id in not_judgeable and j.status in {PASS, NOT_JUDGED}:
@@ -179,7 +196,13 @@ def build_report(
             f"{len(unjudged_by_tool)} mandatory control(s) could not be judged because a tool was missing "
             f"or failed: {', '.join(unjudged_by_tool)}"
         )
-    leftover = [c for c in unautomated if c not in unjudged_by_tool]
+    awaiting = [j.control.id for j in judged if j.reason.startswith(AWAITING) and j.control.id in unautomated]
+    leftover = [c for c in unautomated if c not in unjudged_by_tool and c not in awaiting]
+    if awaiting:
+        reasons.append(
+            f"{len(awaiting)} mandatory control(s) await the organization's attestation "
+            f"(prr/attestations.yaml): {', '.join(awaiting)}"
+        )
     if leftover:
         reasons.append(
             f"{len(leftover)} mandatory control(s) of Strongroom are not judged: {', '.join(leftover)}"

@@ -17,7 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
 
 from strongroom import constants as env
-from strongroom.config import AlarmThresholds, load_config
+from strongroom.config import AlarmThresholds, ServiceQuotas, load_config
 from strongroom.infra.constructs._props import PropsError
 from strongroom.infra.constructs.observability import (
     DEEP_HEALTH_FAILED,
@@ -36,6 +36,7 @@ from tests.functional.conftest import ApiClient, Output
 from .conftest import REPO, resources, stack_template
 
 THRESHOLDS = AlarmThresholds(deep_health_failures=2)
+QUOTAS = ServiceQuotas(lambda_concurrency=3000, api_requests_per_second=5000, alarm_percent=75)
 EXTERNAL_TOPIC = "arn:aws:sns:eu-west-1:222222222222:incidents"
 
 
@@ -67,6 +68,7 @@ def _observability(stack: Stack, **overrides: Any) -> Observability:
             MonitoredTable("audit", "strongroom-audit", ("eu-central-1",)),
         ],
         "deep_health": DeepHealthMetric("Strongroom", "strongroom-api"),
+        "quotas": QUOTAS,
         **overrides,
     }
     return Observability(stack, "Observability", **props)
@@ -111,7 +113,40 @@ def test_every_kind_of_alarm_is_created(template: Template) -> None:
         "strongroom-eu-west-1-audit-replication-to-eu-central-1",
         "strongroom-eu-west-1-region-down",
         "strongroom-eu-west-1-deep-health",
+        "strongroom-eu-west-1-lambda-concurrency-quota",
+        "strongroom-eu-west-1-api-rate-quota",
     }
+
+
+def test_quota_alarms_compare_usage_with_the_configured_share_of_each_quota(template: Template) -> None:
+    alarms = _alarms(template)
+    concurrency = alarms["strongroom-eu-west-1-lambda-concurrency-quota"]
+    assert (concurrency["Namespace"], concurrency["MetricName"], concurrency["Statistic"]) == (
+        "AWS/Lambda",
+        "ClaimedAccountConcurrency",
+        "Maximum",
+    )
+    assert "Dimensions" not in concurrency  # the account's, not one function's
+    assert concurrency["Threshold"] == 2250  # 75% of 3000
+    rate = alarms["strongroom-eu-west-1-api-rate-quota"]
+    expression = next(m for m in rate["Metrics"] if "Expression" in m)
+    requests = next(m for m in rate["Metrics"] if "MetricStat" in m)
+    assert expression["Expression"] == "requests / 60"
+    assert requests["MetricStat"]["Metric"]["MetricName"] == "Count"
+    assert requests["MetricStat"]["Stat"] == "Sum"
+    assert rate["Threshold"] == 3750  # 75% of 5000 requests per second
+    for alarm in (concurrency, rate):
+        assert alarm["AlarmDescription"].endswith("Runbook: docs/runbooks/service-quotas.md")
+
+
+def test_the_platform_stacks_watch_the_quotas_of_their_region(synthesized: Any) -> None:
+    for stack in ("strongroom-eu-west-1", "strongroom-eu-central-1"):
+        names = {
+            a["Properties"]["AlarmName"]
+            for a in synthesized.template(stack)["Resources"].values()
+            if a["Type"] == "AWS::CloudWatch::Alarm"
+        }
+        assert {f"{stack}-lambda-concurrency-quota", f"{stack}-api-rate-quota"} <= names
 
 
 def test_every_alarm_links_its_runbook_and_every_runbook_is_linked(

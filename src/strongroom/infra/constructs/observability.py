@@ -48,7 +48,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from strongroom import constants as env
-from strongroom.config import AlarmThresholds
+from strongroom.config import AlarmThresholds, ServiceQuotas
 from strongroom.infra.constructs._props import Problems
 
 PERIOD = Duration.minutes(1)
@@ -79,6 +79,7 @@ RUNBOOKS = (
     "region-down",
     "deep-health",
     "alarm-delivery",
+    "service-quotas",
 )
 
 
@@ -170,6 +171,7 @@ class Observability(Construct):
         external_topic_arn: str | None = None,
         runbook_base: str = "docs/runbooks",
         existing_topic: sns.ITopic | None = None,
+        quotas: ServiceQuotas | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._validate(
@@ -235,6 +237,8 @@ class Observability(Construct):
             )
         for table in tables:
             self._table_alarms(table)
+        if quotas is not None:
+            self._quota_alarms(quotas, api)
         # Route 53 publishes a check's status every minute while the check exists: no data means the
         # check or its metrics are gone, so it breaches, and one unhealthy minute is already an alarm.
         self.health_checks = {
@@ -507,6 +511,41 @@ class Observability(Construct):
             1,
             comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
             missing=cloudwatch.TreatMissingData.BREACHING,
+        )
+
+    def _quota_alarms(self, quotas: ServiceQuotas, api: apigw.RestApi | None) -> None:
+        """Usage against the account's quotas, once per Region (docs/adr/0043-service-quota-alarms.md).
+        Lambda's ClaimedAccountConcurrency is what on-demand invocations can no longer have: the
+        unreserved executions plus every function's reserved concurrency. API Gateway publishes no
+        account-wide count, so the rate is this API's, the account's only one."""
+        self._alarm(
+            "lambda-concurrency-quota",
+            "service-quotas",
+            f"The account's claimed Lambda concurrency reached {quotas.alarm_percent}% of its quota "
+            f"({quotas.lambda_concurrency})",
+            cloudwatch.Metric(
+                namespace="AWS/Lambda",
+                metric_name="ClaimedAccountConcurrency",
+                period=PERIOD,
+                statistic="Maximum",
+            ),
+            quotas.threshold(quotas.lambda_concurrency),
+        )
+        if api is None:
+            return
+        rate = cloudwatch.MathExpression(
+            expression="requests / 60",
+            using_metrics={"requests": api.metric_count(period=PERIOD, statistic="Sum")},
+            label="requests per second",
+            period=PERIOD,
+        )
+        self._alarm(
+            "api-rate-quota",
+            "service-quotas",
+            f"The API's request rate reached {quotas.alarm_percent}% of the account's API Gateway quota "
+            f"({quotas.api_requests_per_second} requests per second)",
+            rate,
+            quotas.threshold(quotas.api_requests_per_second),
         )
 
     def _table_alarms(self, table: MonitoredTable) -> None:

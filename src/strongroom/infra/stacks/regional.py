@@ -328,6 +328,7 @@ class RegionalStack(Stack):
             deep_health=DeepHealthMetric(powertools.metrics_namespace, powertools.service_name),
             alarm_email=config.security.alarm_email,
             external_topic_arn=config.security.alarm_topic_arn_in(region.name),
+            quotas=config.quotas,
         )
         rotation = self.cursor_secret_rotation
         if rotation is not None:

@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import App, CfnResource, Environment, Stack, Validations
+from aws_cdk import (
+    App,
+    CfnCodeDeployLambdaAliasUpdate,
+    CfnResource,
+    CfnUpdatePolicy,
+    Environment,
+    Stack,
+    Validations,
+)
 
 from strongroom.prr import RULES, Policy, ProductionReadinessChecks
 from strongroom.prr.pack import module_name
@@ -218,6 +226,27 @@ SELECTION = (
             "Resources": [{"Fn::GetAtt": ["Gt", "Arn"]}],
         },
     },
+)
+
+DEPLOYMENT_GROUP = {
+    "ApplicationName": "app",
+    "ServiceRoleArn": ROLE_ARN,
+    "DeploymentConfigName": "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+    "DeploymentStyle": {"DeploymentType": "BLUE_GREEN", "DeploymentOption": "WITH_TRAFFIC_CONTROL"},
+    "AutoRollbackConfiguration": {
+        "Enabled": True,
+        "Events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
+    },
+    "AlarmConfiguration": {"Enabled": True, "Alarms": [{"Name": "release-errors"}]},
+}
+CANARY: Resources = {"Group": ("AWS::CodeDeploy::DeploymentGroup", DEPLOYMENT_GROUP)}
+UNWATCHED_GROUP = (
+    "AWS::CodeDeploy::DeploymentGroup",
+    {**DEPLOYMENT_GROUP, "AlarmConfiguration": {"Enabled": False}},
+)
+ALIAS = (
+    "AWS::Lambda::Alias",
+    {"FunctionName": "f", "FunctionVersion": "1", "Name": "live", "UpdatePolicy": "Group"},
 )
 
 # rule id -> (compliant resources, non-compliant resources); the rule's finding is expected on "Subject".
@@ -505,6 +534,10 @@ CASES: dict[str, tuple[Resources, Resources]] = {
         },
         {"Subject": ("AWS::Backup::BackupVault", {"BackupVaultName": "v"})},
     ),
+    "PRR-Lambda-AliasCanaryRollback": (
+        {**CANARY, "Subject": ALIAS},
+        {**{k: v for k, v in CANARY.items() if k != "Group"}, "Group": UNWATCHED_GROUP, "Subject": ALIAS},
+    ),
     "PRR-Backup-CrossRegionCopy": (
         {"Subject": plan("arn:aws:backup:eu-central-1:111111111111:backup-vault:v")},
         {"Subject": plan("arn:aws:backup:eu-west-1:111111111111:backup-vault:v")},
@@ -513,10 +546,20 @@ CASES: dict[str, tuple[Resources, Resources]] = {
 
 
 def findings(resources: Resources, policy: Policy | None = None) -> set[tuple[str, str]]:
-    """(rule id, logical id) of every PRR finding on a stack of these raw resources."""
+    """(rule id, logical id) of every PRR finding on a stack of these raw resources; an alias whose
+    properties carry ``UpdatePolicy`` gets it as its update policy (CodeDeploy's, by group name)."""
     stack = Stack(App(), "Test", env=Environment(region="eu-west-1"))
+    made = {}
     for logical, (kind, props) in resources.items():
-        CfnResource(stack, logical, type=kind, properties=props)
+        own = {k: v for k, v in props.items() if k != "UpdatePolicy"}
+        made[logical] = CfnResource(stack, logical, type=kind, properties=own)
+    for logical, (_, props) in resources.items():
+        if "UpdatePolicy" in props:
+            made[logical].cfn_options.update_policy = CfnUpdatePolicy(
+                code_deploy_lambda_alias_update=CfnCodeDeployLambdaAliasUpdate(
+                    application_name="app", deployment_group_name=made[props["UpdatePolicy"]].ref
+                )
+            )
     report = ProductionReadinessChecks(policy=policy).validate_scope(stack)
     return {
         (v.rule_name, r.construct_path.rsplit("/", 1)[-1])
