@@ -36,6 +36,7 @@ from strongroom.prr import attestations, gates
 from strongroom.prr.attestations import ATTESTATIONS
 from strongroom.prr.findings import (
     BLOCKING,
+    CDK_APP,
     CLOUDFORMATION,
     ERROR,
     RAN,
@@ -263,12 +264,14 @@ def load_exceptions(
 
 
 def run_tools(
-    inputs: Sequence[Input], entries: Sequence[Any], source: str, work: Path, binaries: Binaries
+    inputs: list[Input], entries: Sequence[Any], source: str, work: Path, binaries: Binaries
 ) -> tuple[list[Finding], list[ToolRun]]:
     """The packs in this process while cfn-lint and checkov run beside them: on another team's
-    templates as given, on Strongroom's once synthesized (they carry the registry's skips)."""
+    templates as given, on Strongroom's once synthesized (they carry the registry's skips, and are
+    added to ``inputs``)."""
     cfn_lint_bin, checkov_bin = binaries
     self_check = not inputs
+    given_inputs = list(inputs)
     findings: list[Finding] = []
     tools: list[ToolRun] = []
     with ThreadPoolExecutor(3) as pool:
@@ -291,6 +294,9 @@ def run_tools(
             tools += packs.tools
         if self_check and packs is not None:
             outputs = {n: p for n, p in packs.outputs.items() if p.exists()}
+            for name, path in outputs.items():
+                template = json.loads(path.read_text())
+                inputs.append(Input(name, CDK_APP, path, template, len(template.get("Resources", {}))))
             futures += [
                 pool.submit(run_cfn_lint, outputs, cfn_lint_bin),
                 pool.submit(run_checkov, outputs, checkov_bin),
@@ -304,7 +310,7 @@ def run_tools(
         findings += registry_acknowledged(tool_findings, packs.applied, entries, source)
     else:
         stack_ids = packs.stack_ids if packs is not None else {}
-        findings += acknowledge_by_entries(tool_findings, inputs, entries, stack_ids, source)
+        findings += acknowledge_by_entries(tool_findings, given_inputs, entries, stack_ids, source)
     return findings, tools
 
 

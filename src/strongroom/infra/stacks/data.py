@@ -64,9 +64,11 @@ class GlobalDataStack(Stack):
         # Every replica's key exists before its table or secret replica (the primary's own key is
         # referenced, the others' are named).
         for key_stack in keys.values():
-            self.add_dependency(key_stack, "every replica's key exists before the global tables")
+            self.add_stack_dependency(key_stack, "every replica's key exists before the global tables")
         for vault_stack in vaults.values():
-            self.add_dependency(vault_stack, "every Region's backup vault exists before the plan uses it")
+            self.add_stack_dependency(
+                vault_stack, "every Region's backup vault exists before the plan uses it"
+            )
         # Construct ids keep the logical ids these resources had in the primary's platform stack
         # (Store/…, CursorSecret/Default → CursorSecret), so moving them is a stack refactoring.
         self.store = TransactionStore(
