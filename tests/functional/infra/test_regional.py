@@ -199,6 +199,9 @@ def test_alarms_notify_the_encrypted_topic_and_link_a_runbook_that_exists(
         f"strongroom-{region}-deep-health",
         # callers failing for longer than a failover takes: a FIS drill's guard (docs/adr/0028)
         f"strongroom-{region}-fis-callers-failing",
+        # the account's quotas, once per Region (docs/adr/0043)
+        f"strongroom-{region}-lambda-concurrency-quota",
+        f"strongroom-{region}-api-rate-quota",
         *rotation,  # the secret rotates in the primary Region only
     } == names
     template_dashboards = _of_type(template, "AWS::CloudWatch::Dashboard")
