@@ -498,9 +498,11 @@ class Cdk:
     def synth(self, assembly: Path, context: Mapping[str, str]) -> None:
         app = f"{sys.executable} -m strongroom.infra.app"  # cdk.json's app, with this interpreter
         flags = [arg for key, value in context.items() for arg in ("--context", f"{key}={value}")]
-        done = self.run("synth", "--app", app, "--output", str(assembly), "--quiet", *flags)
+        # Captured: the CLI prints a hint about templates even with --quiet; shown only on failure.
+        done = self.run("synth", "--app", app, "--output", str(assembly), "--quiet", *flags, capture=True)
         if done.returncode != 0:
-            raise DeployError(f"cdk synth failed (exit {done.returncode}); nothing was deployed")
+            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
+            raise DeployError(f"cdk synth failed (exit {done.returncode}); nothing was deployed:\n{tail}")
 
     def diff(self, assembly: Path, stack: str) -> str:
         done = self.run("diff", "--app", str(assembly), "--exclusively", stack, capture=True)

@@ -332,3 +332,13 @@ def test_passing_checks_do_not_pass_a_control_whose_attestation_is_missing() -> 
     )
     assert status(report([attested], [], self_check=True), "CICD-03") == "not-judged"
     assert status(report([attested], [], self_check=True, attested={"CICD-03": "valid"}), "CICD-03") == "pass"
+
+
+def test_a_junit_report_that_is_not_xml_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    bad = tmp_path / "junit.xml"
+    bad.write_text("not xml")
+    with pytest.raises(check.CheckError, match="not a JUnit XML report"):
+        check.read_junit([bad])
+    with pytest.raises(check.CheckError, match="no such file"):
+        check.read_junit([tmp_path / "missing.xml"])
+    assert check.read_junit([]) is None

@@ -167,9 +167,7 @@ def check(
     self_check = not inputs
     entries, expired, source = load_exceptions(exceptions_file, self_check=self_check, today=today)
     attested, stale = load_attestations(attestations_file, controls, self_check=self_check, today=today)
-    for path in junit:
-        if not path.is_file():
-            raise CheckError(f"--junit {path}: no such file (pytest --junitxml=FILE writes one)")
+    tests = read_junit(junit)
     with contextlib.ExitStack() as stack:
         work = workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="strongroom-check-")))
         found, tools = run_tools(
@@ -184,12 +182,26 @@ def check(
         inputs,
         [*findings, *expired, *stale, *found],
         tools,
-        junit_results(junit) if junit else None,
+        tests,
         self_check=self_check,
         not_judgeable=terraform_not_judgeable(controls) if only_plans else None,
         attested=attested,
         version=__version__,
     )
+
+
+def read_junit(junit: Sequence[Path]) -> dict[str, bool] | None:
+    """The tests' outcomes from pytest's JUnit reports, read before any tool runs (None without any)."""
+    import xml.etree.ElementTree as ET  # noqa: PLC0415 - our own test reports
+
+    for path in junit:
+        if not path.is_file():
+            raise CheckError(f"--junit {path}: no such file (pytest --junitxml=FILE writes one)")
+        try:
+            ET.parse(path)  # noqa: S314
+        except ET.ParseError as error:
+            raise CheckError(f"--junit {path}: not a JUnit XML report ({error})") from None
+    return junit_results(junit) if junit else None
 
 
 def load_attestations(
