@@ -342,3 +342,11 @@ def test_a_junit_report_that_is_not_xml_is_refused_before_anything_runs(tmp_path
     with pytest.raises(check.CheckError, match="no such file"):
         check.read_junit([tmp_path / "missing.xml"])
     assert check.read_junit([]) is None
+
+
+def test_a_template_over_cloudformations_resource_quota_is_refused_without_walking_it() -> None:
+    template = {"Resources": {f"Q{n}": resource() for n in range(501)}}
+    (found,) = cfn_template.structure_findings("big.yaml", template)
+    assert (found.rule, found.severity) == (gates.TEMPLATE_REJECTED, BLOCKING)
+    assert "at most 500" in found.message
+    assert cfn_template.structure_findings("ok.yaml", {"Resources": {"Q": resource()}}) == []

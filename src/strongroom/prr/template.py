@@ -78,10 +78,20 @@ def _depends_on(resource: Mapping[str, Any]) -> list[str]:
     return [listed] if isinstance(listed, str) else [d for d in listed if isinstance(d, str)]
 
 
+MAX_RESOURCES = 500  # CloudFormation's quota of resources per template
+
+
 def structure_findings(name: str, template: Mapping[str, Any]) -> list[Finding]:
     """References to nothing, and dependency cycles: what CloudFormation refuses before creating a
-    thing. A cycle is reported once, naming every resource in it."""
+    thing. A cycle is reported once, naming every resource in it. A template over CloudFormation's
+    resource quota is refused as such, and its references are not walked (an input, not a template)."""
     resources: Mapping[str, Any] = template.get("Resources", {})
+    if len(resources) > MAX_RESOURCES:
+        return [
+            Finding(gates.TEMPLATE_REJECTED, T_TEMPLATE, BLOCKING,
+                    f"{len(resources)} resources: CloudFormation accepts at most {MAX_RESOURCES} in one "
+                    "template; split it into stacks", name)
+        ]  # fmt: skip
     known = set(resources) | set(template.get("Parameters", {}) or {})
     findings: list[Finding] = []
     graph: dict[str, set[str]] = {}
