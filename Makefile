@@ -68,8 +68,10 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 # The report renderer's tests draw its HTML in a real headless browser (Debian's chromium).
+# As root apt-get runs directly; otherwise through sudo without a password prompt.
+APT_GET = $(if $(filter 0,$(shell id -u)),,sudo -n) env DEBIAN_FRONTEND=noninteractive apt-get
 chromium:
-	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
+	command -v chromium >/dev/null || ($(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends chromium)
 
 # Each run's JUnit report (build/test-results/) is the evidence `make check` judges tests by.
 test: install chromium lint typecheck
