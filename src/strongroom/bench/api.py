@@ -61,6 +61,7 @@ from botocore.exceptions import ClientError
 
 import strongroom
 from strongroom import constants as env
+from strongroom.bench.table import Row, render, verdict
 from strongroom.config import load_config
 from strongroom.infra import packaging
 from strongroom.local import emulator
@@ -103,14 +104,6 @@ class BenchmarkError(RuntimeError):
     """The benchmark could not measure what it set out to; the message says what failed."""
 
 
-@dataclass(frozen=True)
-class Row:
-    metric: str
-    value: str
-    goal: str = ""
-    verdict: str = ""
-
-
 @dataclass
 class Report:
     rows: list[Row] = field(default_factory=list)
@@ -130,11 +123,7 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
 
-def _verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
-def _interval_verdict(low: float, high: float, goal: float) -> str:
+def _intervalverdict(low: float, high: float, goal: float) -> str:
     """PASS or FAIL only when the whole interval says so; a noisy run says so instead of guessing."""
     if high <= goal:
         return "PASS"
@@ -430,7 +419,7 @@ def cold_start_report(
                 f"{prefix}: ratio of medians A/B",
                 f"{ratio:.2f}x (90% CI {low:.2f}-{high:.2f})",
                 f"<= {COLD_START_RATIO_GOAL}x",
-                _interval_verdict(low, high, COLD_START_RATIO_GOAL),
+                _intervalverdict(low, high, COLD_START_RATIO_GOAL),
             ),
         ]
     for name, runs in (("candidate", candidate), ("baseline", baseline)):
@@ -652,7 +641,7 @@ def _latency_row(metric: str, timings: Sequence[float], goal: bool) -> Row:
     value = f"p50 {p50:.0f} µs · p90 {p90:.0f} µs · p99 {p99:.0f} µs"
     if not goal:
         return Row(metric, value)
-    return Row(metric, value, f"p50 < {WARM_P50_GOAL_US / 1000:.0f} ms", _verdict(p50 < WARM_P50_GOAL_US))
+    return Row(metric, value, f"p50 < {WARM_P50_GOAL_US / 1000:.0f} ms", verdict(p50 < WARM_P50_GOAL_US))
 
 
 def measure_warm(requests: int, report: Report) -> None:
@@ -768,17 +757,6 @@ def _measure_http(client: SignedClient, requests: int, report: Report, which: st
 
 
 # --- the table and the entry point ----------------------------------------------------------------
-
-
-def render(rows: Sequence[Row]) -> str:
-    cells = [("metric", "value", "goal", "verdict"), *((r.metric, r.value, r.goal, r.verdict) for r in rows)]
-    widths = [max(len(row[i]) for row in cells) for i in range(4)]
-
-    def line(row: Sequence[str]) -> str:
-        return "| " + " | ".join(text.ljust(width) for text, width in zip(row, widths, strict=True)) + " |"
-
-    rule = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
-    return "\n".join([line(cells[0]), rule, *(line(row) for row in cells[1:])])
 
 
 def _positive(text: str) -> int:

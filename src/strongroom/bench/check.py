@@ -23,26 +23,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from strongroom.bench.table import Row, render, verdict
 
 WALL_GOAL_SECONDS = 20.0
 SERVICES = ("payments", "refunds", "ledger", "fx", "cards", "payouts", "disputes", "fees", "kyc", "audit")
 PER_SERVICE = 9  # role, policy, function, log group, table, queue, dead-letter queue, bucket, alarm
 SHARED = 10  # key, VPC, two subnets, security group, three endpoints, topic, subscription
-
-
-@dataclass(frozen=True)
-class Row:
-    metric: str
-    value: str
-    goal: str = ""
-    verdict: str = ""
-
-
-def _verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def _name(index: int) -> str:
@@ -310,7 +299,7 @@ def rows(seconds: float, report: dict[str, Any]) -> list[Row]:
             "wall time of one full check",
             f"{seconds:.1f} s",
             f"<= {WALL_GOAL_SECONDS:.0f} s",
-            _verdict(seconds <= WALL_GOAL_SECONDS),
+            verdict(seconds <= WALL_GOAL_SECONDS),
         ),
     ]
     for tool in report["tools"]:
@@ -331,17 +320,6 @@ def rows(seconds: float, report: dict[str, Any]) -> list[Row]:
         Row("machine: CPUs · 1-min load average", f"{os.cpu_count()} · {os.getloadavg()[0]:.1f}"),
     ]
     return out
-
-
-def render(table: Sequence[Row]) -> str:
-    cells = [("metric", "value", "goal", "verdict"), *((r.metric, r.value, r.goal, r.verdict) for r in table)]
-    widths = [max(len(row[i]) for row in cells) for i in range(4)]
-
-    def line(row: Sequence[str]) -> str:
-        return "| " + " | ".join(text.ljust(width) for text, width in zip(row, widths, strict=True)) + " |"
-
-    rule = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
-    return "\n".join([line(cells[0]), rule, *(line(row) for row in cells[1:])])
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -30,11 +30,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from strongroom.bench.table import Row, render, verdict
 
 RESULT_MARKER = "@@bench-result "
 REGION = "eu-west-1"
@@ -44,23 +44,11 @@ CALLS_PER_ROW_GOAL = 0.1
 RSS_GOAL_MB = 256.0
 
 
-@dataclass(frozen=True)
-class Row:
-    metric: str
-    value: str
-    goal: str = ""
-    verdict: str = ""
-
-
 def csv_rows(count: int) -> Any:
     yield b"amount,currency,customerId,type,reference\n"
     for n in range(1, count + 1):
         kind = "debit" if n % 2 else "credit"
         yield f"{n % 997 + 1}.{n % 100:02d},EUR,cust-{n % 500:04d},{kind},invoice {n}\n".encode()
-
-
-def _verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 # --- 1 and 2: the emulator ------------------------------------------------------------------------
@@ -288,17 +276,6 @@ def emulator_bound_rows(emulated: dict[str, float | None]) -> list[Row]:
     ]  # fmt: skip
 
 
-def render(rows: Sequence[Row]) -> str:
-    cells = [("metric", "value", "goal", "verdict"), *((r.metric, r.value, r.goal, r.verdict) for r in rows)]
-    widths = [max(len(row[i]) for row in cells) for i in range(4)]
-
-    def line(row: Sequence[str]) -> str:
-        return "| " + " | ".join(text.ljust(width) for text, width in zip(row, widths, strict=True)) + " |"
-
-    rule = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
-    return "\n".join([line(cells[0]), rule, *(line(row) for row in cells[1:])])
-
-
 def _sizes(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part]
 
@@ -333,14 +310,14 @@ def main(argv: list[str] | None = None) -> int:
             "ratio batched / naive",
             f"{ratio:.1f}x",
             f">= {ROWS_RATIO_GOAL:.0f}x",
-            _verdict(ratio >= ROWS_RATIO_GOAL),
+            verdict(ratio >= ROWS_RATIO_GOAL),
         ),
         *emulator_bound_rows(emulated),
         Row(
             "AWS calls per row (no faults)",
             f"{emulated['calls_per_row']:.4f} ({emulated['calls']:.0f} calls)",
             f"<= {CALLS_PER_ROW_GOAL}",
-            _verdict(float(emulated["calls_per_row"] or 0) <= CALLS_PER_ROW_GOAL),
+            verdict(float(emulated["calls_per_row"] or 0) <= CALLS_PER_ROW_GOAL),
         ),
     ]
     results: dict[str, Any] = {"emulator": emulated, "rss": {}}
@@ -357,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"peak RSS, {size:,} rows",
                 value,
                 f"<= {RSS_GOAL_MB:.0f} MB",
-                _verdict(peak_mb <= RSS_GOAL_MB),
+                verdict(peak_mb <= RSS_GOAL_MB),
             )
         )
     if len(peaks) > 1:
@@ -367,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
                 "peak RSS growth, smallest -> largest file",
                 f"{growth:+.1f} MB",
                 "flat (< 16 MB)",
-                _verdict(growth < 16),
+                verdict(growth < 16),
             )
         )
     report.append(Row("machine: CPUs · 1-min load average", f"{os.cpu_count()} · {os.getloadavg()[0]:.1f}"))
