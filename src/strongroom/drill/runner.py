@@ -146,7 +146,25 @@ class Recorder:
     latest: tuple[str, float] | None = None  # the last acknowledged transaction, and when
 
 
-class LagProbe:
+class _Background:
+    """One daemon thread running ``_run`` until ``stop``, which waits for it to finish."""
+
+    def __init__(self, name: str) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class LagProbe(_Background):
     """How long an acknowledged write takes to be readable in the other Region: every ``every``
     seconds the newest acknowledged transaction is read there until it appears (up to ``limit``)."""
 
@@ -160,15 +178,7 @@ class LagProbe:
         self.delays: list[float] = []
         self.unseen = 0
         self.waiting_since: float | None = None  # a write being waited for when the probe stopped
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="drill-lag-probe", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
+        super().__init__("drill-lag-probe")
 
     def _run(self) -> None:
         probed: str | None = None
@@ -282,7 +292,7 @@ class ClientLoad:
         self._recorder.sample(Sample(started, "client", True, latency, result.region, 201))
 
 
-class DnsLoad:
+class DnsLoad(_Background):
     """A caller that follows the DNS answer: GET /health/deep on the Region DNS gives it, retrying
     after a failure as a well-behaved caller does. Its timers run ``time_scale`` times faster."""
 
@@ -300,15 +310,7 @@ class DnsLoad:
         self._recorder = recorder
         self._timeout = timeout
         self._retry_after = retry_after
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="drill-dns", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
+        super().__init__("drill-dns")
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -8,12 +8,12 @@ and the profile exist, and the platform stack is then deployed naming the signed
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Environment, Stack
 from constructs import Construct
 
 from strongroom.config import PlatformConfig, RegionConfig
 from strongroom.infra.constructs.delivery import ArtifactStore
 from strongroom.infra.guardrails import signing_profile
+from strongroom.infra.stacks._base import StrongroomStack, named_output
 from strongroom.infra.stacks.keys import KeyStack
 
 BUCKET_OUTPUT = "ArtifactsBucket"
@@ -25,7 +25,7 @@ def artifacts_bucket_name(config: PlatformConfig, region: str, account: str) -> 
     return f"{config.names.prefix}-artifacts-{region}-{account}"
 
 
-class ArtifactsStack(Stack):
+class ArtifactsStack(StrongroomStack):
     """Attributes: ``store`` (:class:`ArtifactStore`)."""
 
     def __init__(
@@ -40,9 +40,8 @@ class ArtifactsStack(Stack):
         super().__init__(
             scope,
             construct_id,
-            env=Environment(region=region.name),
+            region=region.name,
             description=f"Strongroom artifacts ({region.name}): signed Lambda bundles and their signer",
-            termination_protection=True,
         )
         self.store = ArtifactStore(
             self,
@@ -57,4 +56,4 @@ class ArtifactsStack(Stack):
             (BUCKET_OUTPUT, self.store.bucket.bucket_name),
             (SIGNING_PROFILE_OUTPUT, self.store.signing_profile.signing_profile_name),
         ):
-            CfnOutput(self, output_id, value=value).override_logical_id(output_id)
+            named_output(self, output_id, value)

@@ -6,15 +6,15 @@ configured name (CloudFormation cannot reference another Region's resources; doc
 
 from __future__ import annotations
 
-from aws_cdk import Environment, Stack
 from constructs import Construct
 
 from strongroom.config import PlatformConfig, RegionConfig
 from strongroom.infra.constructs.backup import locked_vault
+from strongroom.infra.stacks._base import StrongroomStack
 from strongroom.infra.stacks.keys import KeyStack
 
 
-class BackupVaultStack(Stack):
+class BackupVaultStack(StrongroomStack):
     """Attributes: ``vault``."""
 
     def __init__(
@@ -29,9 +29,8 @@ class BackupVaultStack(Stack):
         super().__init__(
             scope,
             construct_id,
-            env=Environment(region=region.name),
+            region=region.name,
             description=f"Strongroom backup vault ({region.name}): the tables' locked recovery points",
-            termination_protection=True,
         )
         self.vault = locked_vault(
             self,

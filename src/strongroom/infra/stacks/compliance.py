@@ -14,13 +14,14 @@ keeps the evaluations itself.
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnOutput, Environment, Stack
+from aws_cdk import Aws
 from aws_cdk import aws_config as config_
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from strongroom.config import PlatformConfig, RegionConfig
 from strongroom.infra import guardrails
+from strongroom.infra.stacks._base import StrongroomStack, named_output
 
 BOUNDARY_OUTPUT = "CicdPermissionBoundaryArn"
 PACK_OUTPUT = "ConformancePackName"
@@ -30,7 +31,7 @@ def conformance_pack_name(config: PlatformConfig) -> str:
     return f"{config.names.prefix}-guardrails"
 
 
-class ComplianceStack(Stack):
+class ComplianceStack(StrongroomStack):
     """Attributes: ``conformance_pack``; ``permission_boundary`` (the primary Region's stack only, else
     None: IAM is global, and one named policy is what the boundary's own conditions refer to)."""
 
@@ -40,9 +41,8 @@ class ComplianceStack(Stack):
         super().__init__(
             scope,
             construct_id,
-            env=Environment(region=region.name),
+            region=region.name,
             description=f"Strongroom compliance ({region.name}): AWS Config conformance pack, CI/CD boundary",
-            termination_protection=True,
         )
         self.conformance_pack = config_.CfnConformancePack(
             self,
@@ -50,9 +50,7 @@ class ComplianceStack(Stack):
             conformance_pack_name=conformance_pack_name(config),
             template_body=guardrails.render_yaml(guardrails.conformance_pack()),
         )
-        CfnOutput(
-            self, PACK_OUTPUT, value=conformance_pack_name(config), description="the Region's Config rules"
-        ).override_logical_id(PACK_OUTPUT)
+        named_output(self, PACK_OUTPUT, conformance_pack_name(config), "the Region's Config rules")
         self.permission_boundary: iam.CfnManagedPolicy | None = None
         if region.name == config.primary_region.name:
             self.permission_boundary = iam.CfnManagedPolicy(
@@ -62,9 +60,9 @@ class ComplianceStack(Stack):
                 description="Permission boundary of every CI/CD deployment role (docs/adr/0037)",
                 policy_document=guardrails.permission_boundary(config, Aws.ACCOUNT_ID),
             )
-            CfnOutput(
+            named_output(
                 self,
                 BOUNDARY_OUTPUT,
-                value=self.permission_boundary.ref,
-                description="attach as the permissions boundary of CI/CD deployment roles",
-            ).override_logical_id(BOUNDARY_OUTPUT)
+                self.permission_boundary.ref,
+                "attach as the permissions boundary of CI/CD deployment roles",
+            )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import ArnFormat, Environment, Stack
+from aws_cdk import ArnFormat
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -25,6 +25,7 @@ from strongroom.infra.constructs import TransactionStore
 from strongroom.infra.constructs.backup import TableBackups
 from strongroom.infra.constructs.experiments import TRANSACTIONS_TABLE, tag_fault_target
 from strongroom.infra.constructs.secret import replicated_secret
+from strongroom.infra.stacks._base import StrongroomStack
 from strongroom.infra.stacks.backup import BackupVaultStack
 from strongroom.infra.stacks.keys import KeyStack
 
@@ -33,7 +34,7 @@ def cursor_secret_name(names: ResourceNames) -> str:
     return f"{names.prefix}/api/cursor-secret"
 
 
-class GlobalDataStack(Stack):
+class GlobalDataStack(StrongroomStack):
     """Attributes: ``store`` (:class:`TransactionStore`), ``cursor_secret``, ``backups``
     (:class:`TableBackups`)."""
 
@@ -50,9 +51,8 @@ class GlobalDataStack(Stack):
         super().__init__(
             scope,
             construct_id,
-            env=Environment(region=primary),
+            region=primary,
             description=f"Strongroom global data ({primary}): global tables and the replicated cursor secret",
-            termination_protection=True,
         )
         names = config.names
         data_key = kms.Key.from_key_arn(self, "DataKey", keys[primary].keys.key("data").key_arn)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from aws_cdk import Environment, Stack
 from constructs import Construct
 
 from strongroom.config import PlatformConfig, RegionConfig, ResourceNames
 from strongroom.infra.constructs.keys import DEFAULT_KEY_USES, DirectUse, Keys, KeyUse
+from strongroom.infra.stacks._base import StrongroomStack
 from strongroom.runtime.adapters.kms import CANARY_CONTEXT
 
 
@@ -41,16 +41,15 @@ def platform_key_uses(names: ResourceNames) -> Mapping[str, KeyUse]:
     }
 
 
-class KeyStack(Stack):
+class KeyStack(StrongroomStack):
     def __init__(
         self, scope: Construct, construct_id: str, *, config: PlatformConfig, region: RegionConfig
     ) -> None:
         super().__init__(
             scope,
             construct_id,
-            env=Environment(region=region.name),
+            region=region.name,
             description=f"Strongroom keys ({region.name}): one customer-managed key per data class",
-            termination_protection=True,
         )
         self.keys = Keys(
             self,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from aws_cdk import ArnFormat, CfnOutput, CfnParameter, CfnResource, Environment, Stack
+from aws_cdk import ArnFormat, CfnParameter, CfnResource, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -55,6 +55,7 @@ from strongroom.infra.constructs.resilience_hub import AppResource, ResilienceHu
 from strongroom.infra.constructs.secret import ROTATION_TIMEOUT_SECONDS, RotatedSecret
 from strongroom.infra.packaging import LambdaBundle
 from strongroom.infra.signed_bundle import SignedBundle, signed_bundle_for
+from strongroom.infra.stacks._base import StrongroomStack, named_output
 from strongroom.infra.stacks.artifacts import ArtifactsStack
 from strongroom.infra.stacks.data import cursor_secret_name
 from strongroom.infra.stacks.keys import KeyStack
@@ -93,7 +94,7 @@ def key_alias_arn(stack: Stack, alias: str, region: str) -> str:
     return stack.format_arn(service="kms", region=region, resource=alias)
 
 
-class RegionalStack(Stack):
+class RegionalStack(StrongroomStack):
     """Attributes: ``network``, ``ingest``, ``api_function``, ``api``, ``observability``,
     ``cursor_secret_rotation`` (the :class:`RotatedSecret` in the primary Region, else None),
     ``region_config``, ``health_path`` (deep health's path on the ``ApiHost`` output's host),
@@ -116,9 +117,8 @@ class RegionalStack(Stack):
         super().__init__(
             scope,
             construct_id,
-            env=Environment(region=region.name),
+            region=region.name,
             description=f"Strongroom platform ({region.name}, {config.consistency} consistency)",
-            termination_protection=True,
         )
         self.region_config = region
         names = config.names
@@ -493,7 +493,7 @@ class RegionalStack(Stack):
             ),
             strict=True,
         ):
-            CfnOutput(self, output_id, value=value).override_logical_id(output_id)
+            named_output(self, output_id, value)
         return pipelines
 
     def _pipeline_monitors(self) -> list[MonitoredFunction]:
@@ -602,15 +602,8 @@ class RegionalStack(Stack):
             stage = cast(apigw.CfnStage, self.api.stage.node.default_child).stage_name  # a name, not a Ref
             base = f"/{stage}"
         self.health_path = f"{base}{path}"
-        CfnOutput(
-            self, API_HOST_OUTPUT, value=host, description="The host Route 53 health-checks"
-        ).override_logical_id(API_HOST_OUTPUT)
-        CfnOutput(
-            self,
-            API_URL_OUTPUT,
-            value=f"https://{host}{base}",
-            description="The API's base URL in this Region",
-        ).override_logical_id(API_URL_OUTPUT)
+        named_output(self, API_HOST_OUTPUT, host, "The host Route 53 health-checks")
+        named_output(self, API_URL_OUTPUT, f"https://{host}{base}", "The API's base URL in this Region")
         dns, name = config.dns, config.dns.record_name
         self.dns_name: apigw.DomainName | None = None
         if name is None or dns.domain_name is None or dns.hosted_zone_id is None:
@@ -637,12 +630,12 @@ class RegionalStack(Stack):
             security_policy=apigw.SecurityPolicy.TLS_1_2,
             mapping=self.api.rest_api,
         )
-        CfnOutput(
+        named_output(
             self,
             DNS_TARGET_OUTPUT,
-            value=self.dns_name.domain_name_alias_domain_name,
-            description=f"Where {name} points in this Region",
-        ).override_logical_id(DNS_TARGET_OUTPUT)
+            self.dns_name.domain_name_alias_domain_name,
+            f"Where {name} points in this Region",
+        )
 
     def _cursor_secret_rotation(
         self, config: PlatformConfig, data_key: kms.IKey, logs_key: kms.IKey, code: lambda_.Code

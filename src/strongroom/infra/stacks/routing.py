@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import CfnOutput, Environment, Fn, Stack, Token
+from aws_cdk import Fn, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53recoverycontrol as arc
@@ -29,6 +29,7 @@ from strongroom.infra.constructs.observability import (
     MonitoredHealthCheck,
     Observability,
 )
+from strongroom.infra.stacks._base import StrongroomStack, named_output
 from strongroom.infra.stacks.regional import API_HOST_OUTPUT, DNS_TARGET_OUTPUT
 from strongroom.runtime.routes import deep_health_search_string
 
@@ -76,7 +77,7 @@ class RecoveryControls:
     health_checks: dict[str, route53.CfnHealthCheck]
 
 
-class RoutingStack(Stack):
+class RoutingStack(StrongroomStack):
     """Attributes: ``health_checks`` and ``health_check_ids`` (Region → the HTTPS check on its deep
     health, its id), ``alarms`` (Region → the alarm on that check), ``record_health_checks`` (Region →
     the check its record uses: the HTTPS check, or with ARC a calculated check needing it and the
@@ -94,18 +95,15 @@ class RoutingStack(Stack):
         super().__init__(
             scope,
             construct_id,
-            env=Environment(region=ROUTING_REGION),
+            region=ROUTING_REGION,
             description="Strongroom routing: Route 53 health checks of every Region, alarms, DNS name",
-            termination_protection=True,
         )
         self._validate(config, endpoints)
         prefix = config.names.prefix
         self.health_checks = {e.region: self._deep_health_check(config, e) for e in endpoints}
         self.health_check_ids = {r: check.attr_health_check_id for r, check in self.health_checks.items()}
         for region, check_id in self.health_check_ids.items():
-            CfnOutput(
-                self, health_check_output(region), value=check_id, description=f"{region}'s deep health check"
-            ).override_logical_id(health_check_output(region))
+            named_output(self, health_check_output(region), check_id, f"{region}'s deep health check")
 
         alarm_prefix = f"{prefix}-routing"
         self.keys = Keys(
@@ -250,12 +248,8 @@ class RoutingStack(Stack):
         }
         for region, control in controls.items():
             name = f"RoutingControl{camel(region)}"
-            CfnOutput(
-                self, name, value=control.attr_routing_control_arn, description=f"{region}'s routing control"
-            ).override_logical_id(name)
-        CfnOutput(self, "RecoveryClusterArn", value=cluster.attr_cluster_arn).override_logical_id(
-            "RecoveryClusterArn"
-        )
+            named_output(self, name, control.attr_routing_control_arn, f"{region}'s routing control")
+        named_output(self, "RecoveryClusterArn", cluster.attr_cluster_arn)
         return RecoveryControls(cluster, panel, controls, rule, checks)
 
     def _both(
