@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Mapping
+from importlib import metadata
 from pathlib import Path
 
 from strongroom.prr.findings import (
@@ -68,7 +69,8 @@ def run_cfn_lint(templates: Mapping[str, Path], binary: Path | None) -> tuple[li
             Finding(rule, T_CFN_LINT, severity, result["Message"],
                     by_path.get(result["Filename"], Path(result["Filename"]).name), logical_id)
         )  # fmt: skip
-    return findings, ToolRun(T_CFN_LINT, RAN, _version(binary, "cfn-lint"), seconds)
+    # cfn-lint is this environment's own (beside this interpreter): its version is in its metadata.
+    return findings, ToolRun(T_CFN_LINT, RAN, f"cfn-lint {metadata.version('cfn-lint')}", seconds)
 
 
 def run_checkov(
@@ -114,19 +116,10 @@ def run_checkov(
                             logical_id, resource,
                             Acknowledgement(comment, "", "template metadata") if skipped else None)
                 )  # fmt: skip
-    return findings, ToolRun(T_CHECKOV, RAN, _version(binary, "checkov"), seconds)
-
-
-def _version(binary: Path, name: str) -> str:
-    try:
-        done = subprocess.run(  # noqa: S603
-            [str(binary), "--version"], capture_output=True, text=True, check=False, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return name
-    lines = (done.stdout or done.stderr).strip().splitlines()
-    last = lines[-1].strip() if lines else ""
-    return last if last.startswith(name) else f"{name} {last}".strip()
+    # checkov names its version in each report's summary: no second start of checkov to ask it.
+    versions = {r.get("summary", {}).get("checkov_version") for r in reports if isinstance(r, dict)} - {None}
+    detail = f"checkov {', '.join(sorted(versions))}" if versions else "checkov"
+    return findings, ToolRun(T_CHECKOV, RAN, detail, seconds)
 
 
 # --- tests, from a JUnit report -----------------------------------------------------------------
