@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-SHORT = ("--duration", "12", "--rate", "10", "--time-scale", "10")
+SHORT = ("--duration", "20", "--rate", "10", "--time-scale", "5")
 REQUIRED = {
     "scenario",
     "consistency",
